@@ -1,0 +1,61 @@
+"""Composition root: builds the platform (engine, sessions, job registry, services' wiring) from settings.
+
+Nothing here runs at import time; the CLI, the web app factory and the tests call ``build_platform``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from wanshi.config import Settings
+from wanshi.infra.db import create_db_engine, make_session_factory
+from wanshi.infra.jobs import JobRegistry, Worker, WorkerConfig
+from wanshi.infra.uow import UnitOfWork
+
+# Each context that owns jobs, event handlers or schedules adds its register function here.
+Registrar = Callable[["Platform"], None]
+
+
+def _registrars() -> list[Registrar]:
+    return []
+
+
+@dataclass
+class Platform:
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    jobs: JobRegistry = field(default_factory=JobRegistry)
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.session_factory, default_max_attempts=self.settings.job_max_attempts)
+
+    def worker_config(self) -> WorkerConfig:
+        s = self.settings
+        return WorkerConfig(
+            max_attempts=s.job_max_attempts,
+            backoff_base_seconds=s.job_backoff_base_seconds,
+            backoff_max_seconds=s.job_backoff_max_seconds,
+            lease_seconds=s.job_lease_seconds,
+            poll_seconds=s.worker_poll_seconds,
+        )
+
+    def worker(self, worker_id: str | None = None) -> Worker:
+        return Worker(self.session_factory, self.jobs, self.worker_config(), worker_id)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def build_platform(settings: Settings) -> Platform:
+    engine = create_db_engine(
+        settings.resolved_database_url, pool_size=settings.db_pool_size, echo=settings.db_echo
+    )
+    platform = Platform(settings=settings, engine=engine, session_factory=make_session_factory(engine))
+    for register in _registrars():
+        register(platform)
+    return platform

@@ -1,0 +1,115 @@
+"""The one typed settings object. Every key is documented in docs/configuration.md.
+
+Nothing reads the environment anywhere else; nothing is read at import time: call ``get_settings()``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET_KEY = "dev-insecure-secret-change-me"  # noqa: S105 - the known default production refuses
+DEFAULT_ADMIN_PASSWORD = "Wanshi@2026demo"  # noqa: S105 - demo pack only; production refuses it too
+
+# 等保 2.0 level 3: audit records are kept at least six months.
+MIN_AUDIT_RETENTION_DAYS = 180
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WANSHI_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    debug: bool = False
+    secret_key: str = DEFAULT_SECRET_KEY
+    admin_password: str = DEFAULT_ADMIN_PASSWORD
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    base_url: str = "http://127.0.0.1:8000"
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    db_pool_size: int = Field(default=10, ge=1)
+    db_echo: bool = False
+
+    default_locale: Literal["zh_CN", "en"] = "zh_CN"
+    session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    session_cookie_secure: bool = False
+    trusted_proxies: list[str] = Field(default_factory=list)
+
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    audit_retention_days: int = Field(default=MIN_AUDIT_RETENTION_DAYS, ge=1)
+
+    worker_in_process: bool = True
+    worker_concurrency: int = Field(default=1, ge=1, le=64)
+    worker_poll_seconds: float = Field(default=1.0, gt=0)
+    job_max_attempts: int = Field(default=8, ge=1)
+    job_backoff_base_seconds: float = Field(default=2.0, gt=0)
+    job_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    job_lease_seconds: int = Field(default=300, ge=5)
+
+    files_dir: Path | None = None
+    file_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
+    file_allowed_types: list[str] = Field(
+        default_factory=lambda: [
+            "application/pdf",
+            "image/jpeg",
+            "image/png",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "application/ofd",
+            "application/zip",
+            "text/plain",
+            "text/csv",
+            "application/json",
+        ]
+    )
+
+    sms_gateway: Literal["sandbox"] = "sandbox"
+    email_gateway: Literal["sandbox"] = "sandbox"
+    ticket_reminder_days: int = Field(default=2, ge=0)
+
+    backup_dir: Path | None = None
+    pg_dump_path: str = "pg_dump"
+    pg_restore_path: str = "pg_restore"
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.env != "production":
+            return self
+        problems = []
+        if self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key) < 32:
+            problems.append("WANSHI_SECRET_KEY must be set to a random value of at least 32 characters")
+        if self.admin_password == DEFAULT_ADMIN_PASSWORD:
+            problems.append("WANSHI_ADMIN_PASSWORD must not be the demo default")
+        if self.debug:
+            problems.append("WANSHI_DEBUG must be off")
+        if self.audit_retention_days < MIN_AUDIT_RETENTION_DAYS:
+            problems.append(f"WANSHI_AUDIT_RETENTION_DAYS must be at least {MIN_AUDIT_RETENTION_DAYS}")
+        if not self.session_cookie_secure:
+            problems.append("WANSHI_SESSION_COOKIE_SECURE must be on (HTTPS only)")
+        if problems:
+            raise ValueError("production mode refuses to start: " + "; ".join(problems))
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'wanshi.db'}"
+
+    @property
+    def resolved_files_dir(self) -> Path:
+        return self.files_dir or self.data_dir / "files"
+
+    @property
+    def resolved_backup_dir(self) -> Path:
+        return self.backup_dir or self.data_dir / "backups"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

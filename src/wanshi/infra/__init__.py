@@ -1,0 +1,1 @@
+"""Infrastructure shared by every context: database, unit of work, outbox and jobs, files, audit."""

@@ -1,0 +1,1 @@
+"""Shared kernel: identifiers, errors, clock, actors and events. No framework imports."""

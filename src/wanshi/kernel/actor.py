@@ -1,0 +1,79 @@
+"""Who is acting: a staff member with role grants scoped to organisation and division, or the system."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class ActorKind(StrEnum):
+    ANONYMOUS = "anonymous"
+    STAFF = "staff"
+    CITIZEN = "citizen"
+    ENTERPRISE = "enterprise"
+    SYSTEM = "system"
+
+
+class Role(StrEnum):
+    # 等保 三员分立: system, security and audit administration are separate duties.
+    SYS_ADMIN = "sys_admin"
+    SECURITY_ADMIN = "security_admin"
+    AUDIT_ADMIN = "audit_admin"
+    ORG_ADMIN = "org_admin"
+    CLERK = "clerk"
+    SUPERVISOR = "supervisor"
+
+
+SEPARATED_DUTIES = frozenset({Role.SYS_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN})
+
+
+def division_prefix(code: str) -> str:
+    """The code prefix covering a division and everything under it (340000 -> 34, 340100 -> 3401)."""
+    if code.endswith("0000"):
+        return code[:2]
+    if code.endswith("00"):
+        return code[:4]
+    return code
+
+
+def division_covers(scope_code: str, code: str) -> bool:
+    return code.startswith(division_prefix(scope_code))
+
+
+@dataclass(frozen=True)
+class RoleGrant:
+    role: Role
+    organisation_id: int
+    division_code: str
+
+
+@dataclass(frozen=True)
+class Actor:
+    kind: ActorKind
+    user_id: int | None = None
+    username: str = ""
+    display_name: str = ""
+    organisation_id: int | None = None
+    division_code: str | None = None
+    grants: tuple[RoleGrant, ...] = field(default_factory=tuple)
+
+    @property
+    def label(self) -> str:
+        return self.username or self.kind.value
+
+    def has_role(self, role: Role) -> bool:
+        return any(g.role == role for g in self.grants)
+
+    def divisions_for(self, *roles: Role) -> tuple[str, ...]:
+        """Division codes in which this actor holds any of the roles."""
+        return tuple(sorted({g.division_code for g in self.grants if g.role in roles}))
+
+    def can_in_division(self, code: str, *roles: Role) -> bool:
+        return any(division_covers(d, code) for d in self.divisions_for(*roles))
+
+    def organisations_for(self, *roles: Role) -> frozenset[int]:
+        return frozenset(g.organisation_id for g in self.grants if g.role in roles)
+
+
+SYSTEM = Actor(kind=ActorKind.SYSTEM, username="system", display_name="系统")
+ANONYMOUS = Actor(kind=ActorKind.ANONYMOUS)

@@ -1,0 +1,26 @@
+"""Every context's tables on the one shared MetaData, for Alembic and for test databases."""
+
+from __future__ import annotations
+
+import importlib
+
+from sqlalchemy import Connection, MetaData
+
+from wanshi.infra import audit
+from wanshi.infra.db import metadata
+
+# Each context with tables adds its module here (Alembic autogenerate sees only what is imported).
+TABLE_MODULES = [
+    "wanshi.infra.tables",
+]
+
+
+def load_metadata() -> MetaData:
+    for module in TABLE_MODULES:
+        importlib.import_module(module)
+    return metadata
+
+
+def seed_required_rows(conn: Connection) -> None:
+    """Rows the platform cannot run without; the initial migration inserts the same."""
+    audit.ensure_head(conn)
