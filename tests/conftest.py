@@ -6,15 +6,18 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
 
 from wanshi.bootstrap import Platform, build_platform
 from wanshi.config import Settings
-from wanshi.infra.db import create_db_engine, is_sqlite
+from wanshi.infra.db import create_db_engine
 from wanshi.schema import load_metadata, seed_required_rows
 
 TEST_DB = os.environ.get("WANSHI_TEST_DB", "sqlite")
@@ -25,10 +28,26 @@ def pytest_report_header() -> str:
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if TEST_DB == "sqlite":
-        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'wanshi.db'}"
-    return TEST_DB
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'wanshi.db'}"
+        return
+    # A database of its own per run, so runs in parallel (and leftovers of a killed run) never collide.
+    with scratch_pg_database(TEST_DB, f"wanshi_t_{os.getpid()}_{uuid.uuid4().hex[:6]}") as url:
+        yield url
+
+
+@contextmanager
+def scratch_pg_database(server_url: str, name: str) -> Iterator[str]:
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -36,9 +55,6 @@ def schema_engine(database_url: str) -> Iterator[Engine]:
     engine = create_db_engine(database_url)
     metadata = load_metadata()
     with engine.begin() as conn:
-        metadata.drop_all(conn)
-        if not is_sqlite(database_url):
-            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
         metadata.create_all(conn)
     yield engine
     engine.dispose()
