@@ -12,6 +12,7 @@ from wanshi.infra.db import metadata
 # Each context with tables adds its module here (Alembic autogenerate sees only what is imported).
 TABLE_MODULES = [
     "wanshi.infra.tables",
+    "wanshi.org.tables",
     "wanshi.infra.files.tables",
     "wanshi.workdays.tables",
     "wanshi.notify.tables",

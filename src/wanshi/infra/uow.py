@@ -22,6 +22,7 @@ from wanshi.infra.context import current_request
 from wanshi.infra.tables import job, outbox_event
 from wanshi.kernel import clock
 from wanshi.kernel.actor import Actor
+from wanshi.kernel.errors import PermissionDenied
 from wanshi.kernel.events import Event
 
 
@@ -80,6 +81,19 @@ class UnitOfWork:
         detail: dict[str, Any] | None = None,
     ) -> None:
         self._audit.append(build_audit_record(actor, action, object_type, object_id, tenant, outcome, detail))
+
+    def audit_now(self, record: audit.AuditRecord) -> None:
+        """Audit in a transaction of its own: for refusals, whose main transaction rolls back."""
+        with self._session_factory() as session:
+            audit.append(session, [record], clock.now())
+            session.commit()
+
+    def authorize(self, allowed: bool, actor: Actor, action: str, *, object_type: str = "", object_id: str | int = "") -> None:
+        """Raise PermissionDenied unless allowed; every refusal is itself audited (等保 安全审计)."""
+        if allowed:
+            return
+        self.audit_now(build_audit_record(actor, action, object_type, object_id, outcome="denied"))
+        raise PermissionDenied()
 
     def commit(self) -> None:
         now = clock.now()

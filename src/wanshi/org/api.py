@@ -1,0 +1,38 @@
+"""What other contexts may use from org: typed functions and DTOs only."""
+
+from wanshi.org.domain import Division, DivisionLevel, Organisation, OrganisationKind
+from wanshi.org.repository import scope_filter
+from wanshi.org.services import (
+    CreateOrganisation,
+    LoadDivisions,
+    OrganisationQuery,
+    UpdateOrganisation,
+    bundled_division_table,
+    create_organisation,
+    get_division,
+    get_organisation,
+    list_child_divisions,
+    list_organisations,
+    load_divisions,
+    update_organisation,
+)
+
+__all__ = [
+    "CreateOrganisation",
+    "Division",
+    "DivisionLevel",
+    "LoadDivisions",
+    "Organisation",
+    "OrganisationKind",
+    "OrganisationQuery",
+    "UpdateOrganisation",
+    "bundled_division_table",
+    "create_organisation",
+    "get_division",
+    "get_organisation",
+    "list_child_divisions",
+    "list_organisations",
+    "load_divisions",
+    "scope_filter",
+    "update_organisation",
+]
