@@ -81,6 +81,10 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         worker_in_process=False,
         job_backoff_base_seconds=0.01,
         job_backoff_max_seconds=0.05,
+        # Cheap hashing keeps the suite fast; production parameters are the settings' defaults.
+        password_time_cost=1,
+        password_memory_kib=64,
+        password_parallelism=1,
     )
 
 

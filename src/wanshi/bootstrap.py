@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from wanshi.config import Settings
+from wanshi.identity.api import IdentityService, Passwords
 from wanshi.infra.db import create_db_engine, make_session_factory
 from wanshi.infra.jobs import JobRegistry, Worker, WorkerConfig
 from wanshi.infra.uow import UnitOfWork
@@ -29,6 +31,7 @@ class Platform:
     settings: Settings
     engine: Engine
     session_factory: sessionmaker[Session]
+    identity: IdentityService
     jobs: JobRegistry = field(default_factory=JobRegistry)
 
     def uow(self) -> UnitOfWork:
@@ -55,7 +58,14 @@ def build_platform(settings: Settings) -> Platform:
     engine = create_db_engine(
         settings.resolved_database_url, pool_size=settings.db_pool_size, echo=settings.db_echo
     )
-    platform = Platform(settings=settings, engine=engine, session_factory=make_session_factory(engine))
+    identity = IdentityService(
+        Passwords(settings),
+        max_failures=settings.login_max_failures,
+        lockout=timedelta(minutes=settings.login_lockout_minutes),
+    )
+    platform = Platform(
+        settings=settings, engine=engine, session_factory=make_session_factory(engine), identity=identity
+    )
     for register in _registrars():
         register(platform)
     return platform

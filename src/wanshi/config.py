@@ -40,6 +40,13 @@ class Settings(BaseSettings):
     session_cookie_secure: bool = False
     trusted_proxies: list[str] = Field(default_factory=list)
 
+    # argon2id (RFC 9106 second recommended option): 3 passes over 64 MiB with 2 lanes.
+    password_time_cost: int = Field(default=3, ge=1)
+    password_memory_kib: int = Field(default=64 * 1024, ge=8)
+    password_parallelism: int = Field(default=2, ge=1)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lockout_minutes: int = Field(default=15, ge=1)
+
     log_level: str = "INFO"
     log_json: bool = False
 

@@ -13,6 +13,7 @@ from wanshi.infra.db import metadata
 TABLE_MODULES = [
     "wanshi.infra.tables",
     "wanshi.org.tables",
+    "wanshi.identity.tables",
     "wanshi.infra.files.tables",
     "wanshi.workdays.tables",
     "wanshi.notify.tables",

@@ -82,17 +82,19 @@ class UnitOfWork:
     ) -> None:
         self._audit.append(build_audit_record(actor, action, object_type, object_id, tenant, outcome, detail))
 
-    def audit_now(self, record: audit.AuditRecord) -> None:
-        """Audit in a transaction of its own: for refusals, whose main transaction rolls back."""
-        with self._session_factory() as session:
-            audit.append(session, [record], clock.now())
-            session.commit()
+    def authorize(
+        self, allowed: bool, actor: Actor, action: str, *, object_type: str = "", object_id: str | int = ""
+    ) -> None:
+        """Raise PermissionDenied unless allowed; every refusal is itself audited (等保 安全审计).
 
-    def authorize(self, allowed: bool, actor: Actor, action: str, *, object_type: str = "", object_id: str | int = "") -> None:
-        """Raise PermissionDenied unless allowed; every refusal is itself audited (等保 安全审计)."""
+        A refusal ends the use case: its pending work is rolled back and the refusal alone is committed
+        (a second transaction would deadlock against this one's write lock on SQLite).
+        """
         if allowed:
             return
-        self.audit_now(build_audit_record(actor, action, object_type, object_id, outcome="denied"))
+        self.rollback()
+        audit.append(self.session, [build_audit_record(actor, action, object_type, object_id, outcome="denied")], clock.now())
+        self.session.commit()
         raise PermissionDenied()
 
     def commit(self) -> None:

@@ -13,8 +13,10 @@ class WanshiError(Exception):
     http_status: ClassVar[int] = 500
     default_message: ClassVar[str] = "系统内部错误，请稍后再试"
 
-    def __init__(self, message: str | None = None, **details: Any) -> None:
+    def __init__(self, message: str | None = None, *, code: str | None = None, **details: Any) -> None:
         self.message = message or self.default_message
+        # A more specific stable code (e.g. "weak_password" for a validation failure) when one helps clients.
+        self.error_code = code or self.code
         self.details = details
         super().__init__(self.message)
 

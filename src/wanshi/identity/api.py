@@ -1,0 +1,26 @@
+"""What other contexts may use from identity."""
+
+from wanshi.identity.domain import StaffUser, password_problems
+from wanshi.identity.passwords import Passwords
+from wanshi.identity.services import (
+    ROLE_NAMES,
+    CreateStaffUser,
+    GrantRole,
+    IdentityService,
+    SetPassword,
+    StaffQuery,
+    load_actor,
+)
+
+__all__ = [
+    "ROLE_NAMES",
+    "CreateStaffUser",
+    "GrantRole",
+    "IdentityService",
+    "Passwords",
+    "SetPassword",
+    "StaffQuery",
+    "StaffUser",
+    "load_actor",
+    "password_problems",
+]

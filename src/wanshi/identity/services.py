@@ -1,0 +1,262 @@
+"""Identity use cases for staff: accounts, role grants, passwords and login with lockout."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from wanshi.identity import policies, repository
+from wanshi.identity.domain import StaffUser, password_problems, separated_duty_conflict
+from wanshi.identity.passwords import Passwords
+from wanshi.infra.uow import UnitOfWork
+from wanshi.kernel import clock
+from wanshi.kernel.actor import ANONYMOUS, Actor, ActorKind, Role
+from wanshi.kernel.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
+from wanshi.org import api as org
+
+ROLE_NAMES = {
+    Role.SYS_ADMIN: "系统管理员",
+    Role.SECURITY_ADMIN: "安全管理员",
+    Role.AUDIT_ADMIN: "审计管理员",
+    Role.ORG_ADMIN: "单位管理员",
+    Role.CLERK: "业务经办人员",
+    Role.SUPERVISOR: "监督人员",
+}
+
+
+class Command(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+class CreateStaffUser(Command):
+    username: str = Field(min_length=3, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    display_name: str = Field(min_length=1, max_length=60)
+    organisation_id: int
+    password: str | None = Field(default=None, repr=False)
+    roles: tuple[Role, ...] = ()
+
+
+class GrantRole(Command):
+    user_id: int
+    role: Role
+    organisation_id: int | None = None
+
+
+class SetPassword(Command):
+    user_id: int
+    new_password: str = Field(repr=False)
+    current_password: str | None = Field(default=None, repr=False)
+
+
+class StaffQuery(Command):
+    q: str = ""
+    limit: int = Field(default=50, ge=1, le=500)
+    offset: int = Field(default=0, ge=0)
+
+
+class IdentityService:
+    """Holds the password hasher (its parameters come from settings); functions take the unit of work."""
+
+    def __init__(self, passwords: Passwords, *, max_failures: int, lockout: timedelta) -> None:
+        self.passwords = passwords
+        self.max_failures = max_failures
+        self.lockout = lockout
+
+    def create_staff_user(self, uow: UnitOfWork, cmd: CreateStaffUser, actor: Actor) -> StaffUser:
+        organisation = org.get_organisation(uow, cmd.organisation_id, _SEE_ALL)
+        uow.authorize(
+            policies.can_create_staff(actor, organisation.id, organisation.division_code),
+            actor,
+            "identity.user.create",
+            object_type="user",
+        )
+        if repository.get_user_row(uow.session, username=cmd.username) is not None:
+            raise Conflict(f"用户名 {cmd.username} 已被使用", field="username")
+        password_hash = None
+        if cmd.password is not None:
+            _check_password(cmd.password, cmd.username)
+            password_hash = self.passwords.hash(cmd.password)
+        now = clock.now()
+        user_id = repository.add_user(
+            uow.session,
+            {
+                "username": cmd.username,
+                "display_name": cmd.display_name,
+                "kind": ActorKind.STAFF.value,
+                "password_hash": password_hash,
+                "organisation_id": organisation.id,
+                "division_code": organisation.division_code,
+                "active": True,
+                "password_changed_at": now if password_hash else None,
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
+        uow.audit(
+            actor,
+            "identity.user.create",
+            object_type="user",
+            object_id=user_id,
+            tenant=organisation.division_code,
+            detail={"username": cmd.username, "organisation_id": organisation.id},
+        )
+        for role in cmd.roles:
+            self._grant(uow, user_id, role, organisation, actor)
+        uow.commit()
+        return _staff_or_404(uow, user_id)
+
+    def grant_role(self, uow: UnitOfWork, cmd: GrantRole, actor: Actor) -> StaffUser:
+        target = _staff_or_404(uow, cmd.user_id)
+        organisation = org.get_organisation(uow, cmd.organisation_id or target.organisation_id, _SEE_ALL)
+        self._grant(uow, target.id, cmd.role, organisation, actor)
+        uow.commit()
+        return _staff_or_404(uow, target.id)
+
+    def _grant(self, uow: UnitOfWork, user_id: int, role: Role, organisation: org.Organisation, actor: Actor) -> None:
+        uow.authorize(
+            policies.can_grant(actor, role, organisation.id, organisation.division_code),
+            actor,
+            "identity.role.grant",
+            object_type="user",
+            object_id=user_id,
+        )
+        current = _staff_or_404(uow, user_id)
+        held = {g.role for g in current.grants}
+        clash = separated_duty_conflict(held, role)
+        if clash is not None:
+            raise ValidationFailed(
+                f"三员分立：同一账号不能同时担任{ROLE_NAMES[clash]}和{ROLE_NAMES[role]}", code="separated_duties"
+            )
+        if any(g.role == role and g.organisation_id == organisation.id for g in current.grants):
+            return
+        repository.add_grant(
+            uow.session,
+            {
+                "user_id": user_id,
+                "role": role.value,
+                "organisation_id": organisation.id,
+                "division_code": organisation.division_code,
+                "granted_by": actor.label,
+                "granted_at": clock.now(),
+            },
+        )
+        uow.audit(
+            actor,
+            "identity.role.grant",
+            object_type="user",
+            object_id=user_id,
+            tenant=organisation.division_code,
+            detail={"role": role.value, "organisation_id": organisation.id},
+        )
+
+    def revoke_role(self, uow: UnitOfWork, cmd: GrantRole, actor: Actor) -> StaffUser:
+        target = _staff_or_404(uow, cmd.user_id)
+        organisation = org.get_organisation(uow, cmd.organisation_id or target.organisation_id, _SEE_ALL)
+        uow.authorize(
+            policies.can_grant(actor, cmd.role, organisation.id, organisation.division_code),
+            actor,
+            "identity.role.revoke",
+            object_type="user",
+            object_id=target.id,
+        )
+        if repository.remove_grant(uow.session, target.id, cmd.role, organisation.id):
+            uow.audit(
+                actor,
+                "identity.role.revoke",
+                object_type="user",
+                object_id=target.id,
+                tenant=organisation.division_code,
+                detail={"role": cmd.role.value, "organisation_id": organisation.id},
+            )
+        uow.commit()
+        return _staff_or_404(uow, target.id)
+
+    def set_password(self, uow: UnitOfWork, cmd: SetPassword, actor: Actor) -> None:
+        row = repository.get_user_row(uow.session, user_id=cmd.user_id)
+        if row is None:
+            raise NotFound("账号不存在")
+        own = actor.user_id == row.id
+        if own:
+            if not self.passwords.verify(row.password_hash, cmd.current_password or ""):
+                raise ValidationFailed("当前密码不正确", field="current_password", code="wrong_password")
+        else:
+            uow.authorize(
+                policies.can_manage_account(actor, int(row.organisation_id), row.division_code),
+                actor,
+                "identity.password.reset",
+                object_type="user",
+                object_id=row.id,
+            )
+        _check_password(cmd.new_password, row.username)
+        now = clock.now()
+        repository.update_user(
+            uow.session,
+            row.id,
+            {"password_hash": self.passwords.hash(cmd.new_password), "password_changed_at": now, "updated_at": now,
+             "failed_login_count": 0, "locked_until": None},
+        )
+        uow.audit(actor, "identity.password.change" if own else "identity.password.reset", object_type="user", object_id=row.id)
+        uow.commit()
+
+    def authenticate(self, uow: UnitOfWork, username: str, password: str) -> Actor:
+        """Password login with lockout after repeated failures (等保: 登录失败处理)."""
+        row = repository.get_user_row(uow.session, username=username.strip().lower())
+        now = clock.now()
+        if row is not None and row.locked_until is not None and clock.as_utc(row.locked_until) > now:
+            self.passwords.verify(None, password)
+            uow.audit(_named(username), "identity.login", outcome="locked", object_type="user", object_id=row.id)
+            uow.commit()
+            raise NotAuthenticated("登录失败次数过多，账号已临时锁定，请稍后再试", code="account_locked")
+        if row is None or not row.active or not self.passwords.verify(row.password_hash, password):
+            if row is not None:
+                failures = int(row.failed_login_count) + 1
+                values: dict[str, object] = {"failed_login_count": failures}
+                if failures >= self.max_failures:
+                    values.update(failed_login_count=0, locked_until=now + self.lockout)
+                repository.update_user(uow.session, row.id, values)
+            uow.audit(_named(username), "identity.login", outcome="failure", object_type="user", object_id=row.id if row else "")
+            uow.commit()
+            raise NotAuthenticated("用户名或密码错误", code="bad_credentials")
+        values = {"failed_login_count": 0, "locked_until": None, "last_login_at": now}
+        if self.passwords.needs_rehash(row.password_hash):
+            values["password_hash"] = self.passwords.hash(password)
+        repository.update_user(uow.session, row.id, values)
+        staff = _staff_or_404(uow, int(row.id))
+        uow.audit(staff.to_actor(), "identity.login", object_type="user", object_id=row.id)
+        uow.commit()
+        return staff.to_actor()
+
+    def list_staff(self, uow: UnitOfWork, query: StaffQuery, actor: Actor) -> tuple[list[StaffUser], int]:
+        uow.authorize(policies.can_view_staff(actor), actor, "identity.user.list")
+        return repository.list_staff(
+            uow.session, scopes=policies.staff_scopes(actor), q=query.q, limit=query.limit, offset=query.offset
+        )
+
+
+_SEE_ALL = Actor(kind=ActorKind.SYSTEM, username="identity")
+
+
+def _named(username: str) -> Actor:
+    return Actor(kind=ANONYMOUS.kind, username=username[:64])
+
+
+def _check_password(password: str, username: str) -> None:
+    problems = password_problems(password, username)
+    if problems:
+        raise ValidationFailed("；".join(problems), field="password", code="weak_password")
+
+
+def _staff_or_404(uow: UnitOfWork, user_id: int) -> StaffUser:
+    found = repository.get_staff(uow.session, user_id)
+    if found is None:
+        raise NotFound("账号不存在")
+    return found
+
+
+def load_actor(uow: UnitOfWork, user_id: int) -> Actor | None:
+    """The actor behind a session: None when the account is gone or disabled."""
+    found = repository.get_staff(uow.session, user_id)
+    if found is None or not found.active:
+        return None
+    return found.to_actor()
