@@ -1,0 +1,42 @@
+"""Translations. Message ids are the Simplified Chinese text (the default language is always complete);
+other languages come from gettext catalogues under locales/<lang>/messages.po, read with Babel.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+from typing import Final
+
+from babel.messages.pofile import read_po
+
+DEFAULT_LOCALE: Final = "zh_CN"
+LOCALES: Final = {"zh_CN": "简体中文", "en": "English"}
+HTML_LANG: Final = {"zh_CN": "zh-CN", "en": "en"}
+
+
+@lru_cache(maxsize=None)
+def catalogue(locale: str) -> dict[str, str]:
+    if locale == DEFAULT_LOCALE:
+        return {}
+    path = resources.files("wanshi.web") / "locales" / locale / "messages.po"
+    with path.open("rb") as handle:
+        parsed = read_po(handle, locale=locale)
+    return {str(m.id): str(m.string) for m in parsed if m.id and m.string and not m.fuzzy}
+
+
+def gettext(locale: str, message: str) -> str:
+    return catalogue(locale).get(message, message) if locale != DEFAULT_LOCALE else message
+
+
+def normalise_locale(value: str | None, default: str = DEFAULT_LOCALE) -> str:
+    if not value:
+        return default
+    value = value.replace("-", "_")
+    if value in LOCALES:
+        return value
+    if value.lower().startswith("en"):
+        return "en"
+    if value.lower().startswith("zh"):
+        return "zh_CN"
+    return default

@@ -1,0 +1,105 @@
+"""Routes every visitor reaches: home, login, language, health, readiness, metrics and the API docs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, Form, Request
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from wanshi import __version__
+from wanshi.bootstrap import Platform
+from wanshi.infra.migrations import current_and_head
+from wanshi.kernel.actor import Actor
+from wanshi.kernel.errors import NotAuthenticated
+from wanshi.web.auth import current_actor, csrf_protect, end_session, get_platform, start_session
+from wanshi.web.i18n import LOCALES
+from wanshi.web.templating import render
+
+router = APIRouter(dependencies=[Depends(csrf_protect)])
+
+
+def safe_next(value: str | None) -> str:
+    """Only same-site relative paths, so a crafted link cannot bounce the user to another site."""
+    if not value:
+        return "/"
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or not value.startswith("/") or value.startswith("//"):
+        return "/"
+    return value
+
+
+@router.get("/", include_in_schema=False)
+def home(request: Request, actor: Annotated[Actor, Depends(current_actor)]) -> Response:
+    return render(request, "home.html")
+
+
+@router.get("/login", include_in_schema=False)
+def login_form(request: Request, actor: Annotated[Actor, Depends(current_actor)], next: str = "/") -> Response:  # noqa: A002
+    expired = bool(getattr(request.state, "session_expired", False))
+    return render(request, "login.html", {"next": safe_next(next), "expired": expired})
+
+
+@router.post("/login", include_in_schema=False)
+def login(
+    request: Request,
+    platform: Annotated[Platform, Depends(get_platform)],
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=256)],
+    next: Annotated[str, Form()] = "/",  # noqa: A002
+) -> Response:
+    try:
+        with platform.uow() as uow:
+            actor = platform.identity.authenticate(uow, username, password)
+    except NotAuthenticated as exc:
+        return render(
+            request, "login.html", {"next": safe_next(next), "error": exc.message, "username": username}, status_code=401
+        )
+    start_session(request, actor)
+    return RedirectResponse(safe_next(next), status_code=303)
+
+
+@router.post("/logout", include_in_schema=False)
+def logout(request: Request) -> Response:
+    end_session(request)
+    return RedirectResponse("/", status_code=303)
+
+
+@router.get("/lang/{locale}", include_in_schema=False)
+def switch_language(request: Request, locale: str, next: str = "/") -> Response:  # noqa: A002
+    if locale in LOCALES:
+        request.session["locale"] = locale
+    return RedirectResponse(safe_next(next), status_code=303)
+
+
+@router.get("/healthz", tags=["operations"], summary="Liveness: the process answers")
+def healthz() -> dict[str, str]:
+    return {"status": "ok", "version": __version__}
+
+
+@router.get("/readyz", tags=["operations"], summary="Readiness: database reachable and migrated to head")
+def readyz(platform: Annotated[Platform, Depends(get_platform)]) -> Response:
+    checks: dict[str, str] = {}
+    try:
+        with platform.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+            current, head = current_and_head(conn)
+        checks["database"] = "ok"
+        checks["migrations"] = "ok" if current == head else f"at {current}, head is {head}"
+    except Exception as exc:  # readiness reports any failure rather than raising it
+        checks["database"] = f"error: {type(exc).__name__}"
+    ready = all(v == "ok" for v in checks.values()) and "migrations" in checks
+    return JSONResponse({"status": "ready" if ready else "not_ready", "checks": checks}, status_code=200 if ready else 503)
+
+
+@router.get("/metrics", include_in_schema=False)
+def metrics(request: Request) -> Response:
+    return Response(generate_latest(request.app.state.metrics_registry), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/api/docs", include_in_schema=False)
+def api_docs(request: Request) -> Response:
+    return render(request, "api_docs.html")
