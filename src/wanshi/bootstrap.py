@@ -15,8 +15,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from wanshi.config import Settings
 from wanshi.identity.api import IdentityService, Passwords
 from wanshi.infra.db import create_db_engine, make_session_factory
+from wanshi.infra.migrations import upgrade
 from wanshi.infra.jobs import JobRegistry, Worker, WorkerConfig
 from wanshi.infra.uow import UnitOfWork
+from wanshi.schema import seed_required_rows
 
 # Each context that owns jobs, event handlers or schedules adds its register function here.
 Registrar = Callable[["Platform"], None]
@@ -52,6 +54,13 @@ class Platform:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def migrate_database(platform: Platform) -> None:
+    """Alembic to head, then the rows the platform cannot run without."""
+    upgrade(platform.engine)
+    with platform.engine.begin() as conn:
+        seed_required_rows(conn)
 
 
 def build_platform(settings: Settings) -> Platform:

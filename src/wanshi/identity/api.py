@@ -9,6 +9,7 @@ from wanshi.identity.services import (
     IdentityService,
     SetPassword,
     StaffQuery,
+    StaffUserSpec,
     load_actor,
 )
 
@@ -21,6 +22,7 @@ __all__ = [
     "SetPassword",
     "StaffQuery",
     "StaffUser",
+    "StaffUserSpec",
     "load_actor",
     "password_problems",
 ]

@@ -49,6 +49,16 @@ class SetPassword(Command):
     current_password: str | None = Field(default=None, repr=False)
 
 
+class StaffUserSpec(Command):
+    """A pack's description of a staff account: its organisation by division and name, its roles."""
+
+    username: str = Field(min_length=3, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    display_name: str = Field(min_length=1, max_length=60)
+    division_code: str = Field(pattern=r"^\d{6}$")
+    organisation: str
+    roles: tuple[Role, ...] = ()
+
+
 class StaffQuery(Command):
     q: str = ""
     limit: int = Field(default=50, ge=1, le=500)
@@ -149,6 +159,64 @@ class IdentityService:
             tenant=organisation.division_code,
             detail={"role": role.value, "organisation_id": organisation.id},
         )
+
+    def upsert_staff_users(self, uow: UnitOfWork, specs: list[StaffUserSpec], actor: Actor) -> tuple[int, int, int]:
+        """Create missing accounts and add missing roles; never removes what an administrator added since."""
+        created = updated = unchanged = 0
+        for spec in specs:
+            organisation = org.find_organisation(uow, spec.division_code, spec.organisation)
+            row = repository.get_user_row(uow.session, username=spec.username)
+            if row is None:
+                uow.authorize(
+                    policies.can_create_staff(actor, organisation.id, organisation.division_code),
+                    actor,
+                    "identity.user.create",
+                    object_type="user",
+                )
+                now = clock.now()
+                user_id = repository.add_user(
+                    uow.session,
+                    {"username": spec.username, "display_name": spec.display_name, "kind": ActorKind.STAFF.value,
+                     "organisation_id": organisation.id, "division_code": organisation.division_code, "active": True,
+                     "created_at": now, "updated_at": now},
+                )
+                uow.audit(actor, "identity.user.create", object_type="user", object_id=user_id, tenant=organisation.division_code,
+                          detail={"username": spec.username, "organisation_id": organisation.id})
+                created += 1
+            else:
+                user_id = int(row.id)
+            held = {(g.role, g.organisation_id) for g in _staff_or_404(uow, user_id).grants}
+            missing = [r for r in spec.roles if (r, organisation.id) not in held]
+            for role in missing:
+                self._grant(uow, user_id, role, organisation, actor)
+            if row is not None:
+                if missing:
+                    updated += 1
+                else:
+                    unchanged += 1
+        uow.commit()
+        return created, updated, unchanged
+
+    def set_initial_passwords(self, uow: UnitOfWork, usernames: list[str], password: str, actor: Actor) -> int:
+        """Give accounts that have no password yet this one (the demo's shared password); returns how many."""
+        changed = 0
+        for username in usernames:
+            row = repository.get_user_row(uow.session, username=username)
+            if row is None or row.password_hash is not None:
+                continue
+            uow.authorize(
+                policies.can_manage_account(actor, int(row.organisation_id), row.division_code),
+                actor,
+                "identity.password.reset",
+                object_type="user",
+                object_id=row.id,
+            )
+            now = clock.now()
+            repository.update_user(uow.session, row.id, {"password_hash": self.passwords.hash(password), "password_changed_at": now, "updated_at": now})
+            uow.audit(actor, "identity.password.reset", object_type="user", object_id=row.id)
+            changed += 1
+        uow.commit()
+        return changed
 
     def revoke_role(self, uow: UnitOfWork, cmd: GrantRole, actor: Actor) -> StaffUser:
         target = _staff_or_404(uow, cmd.user_id)

@@ -6,15 +6,19 @@ from wanshi.org.services import (
     CreateOrganisation,
     LoadDivisions,
     OrganisationQuery,
+    OrganisationSpec,
     UpdateOrganisation,
     bundled_division_table,
     create_organisation,
+    divisions_within,
+    find_organisation,
     get_division,
     get_organisation,
     list_child_divisions,
     list_organisations,
     load_divisions,
     update_organisation,
+    upsert_organisations,
 )
 
 __all__ = [
@@ -25,9 +29,12 @@ __all__ = [
     "Organisation",
     "OrganisationKind",
     "OrganisationQuery",
+    "OrganisationSpec",
     "UpdateOrganisation",
     "bundled_division_table",
     "create_organisation",
+    "divisions_within",
+    "find_organisation",
     "get_division",
     "get_organisation",
     "list_child_divisions",
@@ -35,4 +42,5 @@ __all__ = [
     "load_divisions",
     "scope_filter",
     "update_organisation",
+    "upsert_organisations",
 ]

@@ -40,6 +40,15 @@ def list_divisions(session: Session, *, parent_code: str | None, active_only: bo
     return [_division(r) for r in session.execute(stmt)]
 
 
+def divisions_at(session: Session, prefix: str, level: DivisionLevel) -> list[Division]:
+    rows = session.execute(
+        select(division)
+        .where(division.c.code.startswith(prefix), division.c.level == level.value, division.c.active.is_(True))
+        .order_by(division.c.code)
+    )
+    return [_division(r) for r in rows]
+
+
 def count_divisions(session: Session, prefix: str, level: DivisionLevel) -> int:
     return int(
         session.execute(

@@ -8,10 +8,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from wanshi.infra.uow import UnitOfWork
 from wanshi.kernel import clock
-from wanshi.kernel.actor import Actor, division_covers
+from wanshi.kernel.actor import Actor, division_covers, division_prefix
 from wanshi.kernel.errors import Conflict, NotFound, ValidationFailed
 from wanshi.org import policies, repository
-from wanshi.org.domain import Division, DivisionTable, Organisation, OrganisationKind, parse_division_table
+from wanshi.org.domain import (
+    Division,
+    DivisionLevel,
+    DivisionTable,
+    Organisation,
+    OrganisationKind,
+    parse_division_table,
+)
 from wanshi.org.events import DivisionTableLoaded, OrganisationCreated
 
 BUNDLED_DIVISION_TABLE = "gb2260-mca-201904.tsv"
@@ -25,12 +32,15 @@ class LoadDivisions(Command):
     table_text: str
 
 
-class CreateOrganisation(Command):
+class OrganisationSpec(Command):
     name: str = Field(min_length=2, max_length=120)
     short_name: str = Field(default="", max_length=60)
     code: str = Field(default="", max_length=40)
     kind: OrganisationKind = OrganisationKind.DEPARTMENT
     division_code: str = Field(pattern=r"^\d{6}$")
+
+
+class CreateOrganisation(OrganisationSpec):
     parent_id: int | None = None
 
 
@@ -83,6 +93,39 @@ def get_division(uow: UnitOfWork, code: str) -> Division:
 def list_child_divisions(uow: UnitOfWork, parent_code: str | None) -> list[Division]:
     """Division reference data is public (GB/T 2260): no authorisation needed to read it."""
     return repository.list_divisions(uow.session, parent_code=parent_code)
+
+
+def divisions_within(uow: UnitOfWork, within: str, level: DivisionLevel) -> list[Division]:
+    return repository.divisions_at(uow.session, division_prefix(within), level)
+
+
+def upsert_organisations(uow: UnitOfWork, specs: list[OrganisationSpec], actor: Actor) -> tuple[int, int, int]:
+    """Create or update organisations by (division, name) in one transaction; returns (created, updated, unchanged)."""
+    created = updated = unchanged = 0
+    now = clock.now()
+    for spec in specs:
+        uow.authorize(
+            policies.can_manage_organisation(actor, spec.division_code), actor, "org.organisation.upsert", object_type="organisation"
+        )
+        current = repository.find_organisation(uow.session, spec.division_code, spec.name)
+        values = {"short_name": spec.short_name, "code": spec.code, "kind": spec.kind.value}
+        if current is None:
+            if repository.get_division(uow.session, spec.division_code) is None:
+                raise ValidationFailed(f"组织“{spec.name}”的行政区划代码 {spec.division_code} 不存在", field="division_code")
+            new_id = repository.add_organisation(
+                uow.session,
+                {**values, "name": spec.name, "division_code": spec.division_code, "active": True, "created_at": now, "updated_at": now},
+            )
+            uow.audit(actor, "org.organisation.create", object_type="organisation", object_id=new_id, tenant=spec.division_code, detail={"name": spec.name})
+            created += 1
+        elif (current.short_name, current.code, current.kind.value) != (spec.short_name, spec.code, spec.kind.value):
+            repository.update_organisation(uow.session, current.id, {**values, "updated_at": now})
+            uow.audit(actor, "org.organisation.update", object_type="organisation", object_id=current.id, tenant=spec.division_code, detail=values)
+            updated += 1
+        else:
+            unchanged += 1
+    uow.commit()
+    return created, updated, unchanged
 
 
 def create_organisation(uow: UnitOfWork, cmd: CreateOrganisation, actor: Actor) -> Organisation:
@@ -148,6 +191,13 @@ def get_organisation(uow: UnitOfWork, organisation_id: int, actor: Actor) -> Org
     if found is None or not visible:
         # Same answer for "missing" and "not yours": existence is not disclosed across tenants.
         raise NotFound("组织不存在")
+    return found
+
+
+def find_organisation(uow: UnitOfWork, division_code: str, name: str) -> Organisation:
+    found = repository.find_organisation(uow.session, division_code, name)
+    if found is None:
+        raise NotFound(f"行政区划 {division_code} 下没有名为“{name}”的组织")
     return found
 
 
