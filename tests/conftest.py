@@ -94,3 +94,13 @@ def platform(settings: Settings, schema_engine: Engine) -> Iterator[Platform]:
     p = build_platform(settings)
     yield p
     p.dispose()
+
+
+@pytest.fixture
+def empty_database_url(tmp_path: Path) -> Iterator[str]:
+    """A second, empty database of the same kind (migrations, restore targets)."""
+    if TEST_DB == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    with scratch_pg_database(TEST_DB, f"wanshi_e_{os.getpid()}_{uuid.uuid4().hex[:6]}") as url:
+        yield url

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from wanshi.config import Settings
 from wanshi.identity.api import IdentityService, Passwords
 from wanshi.infra.db import create_db_engine, make_session_factory
+from wanshi.infra.files import FileStore
 from wanshi.infra.migrations import upgrade
 from wanshi.infra.jobs import JobRegistry, Worker, WorkerConfig
 from wanshi.infra.uow import UnitOfWork
@@ -25,7 +26,14 @@ Registrar = Callable[["Platform"], None]
 
 
 def _registrars() -> list[Registrar]:
-    return []
+    from wanshi.infra.files import register_jobs as register_file_jobs
+    from wanshi.notify.api import register_jobs as register_notify_jobs
+    from wanshi.notify.api import sandbox_gateways
+
+    return [
+        lambda p: register_file_jobs(p.jobs, p.files.blobs),
+        lambda p: register_notify_jobs(p.jobs, sandbox_gateways(p.settings.sms_sign)),
+    ]
 
 
 @dataclass
@@ -34,6 +42,7 @@ class Platform:
     engine: Engine
     session_factory: sessionmaker[Session]
     identity: IdentityService
+    files: FileStore
     jobs: JobRegistry = field(default_factory=JobRegistry)
 
     def uow(self) -> UnitOfWork:
@@ -73,7 +82,11 @@ def build_platform(settings: Settings) -> Platform:
         lockout=timedelta(minutes=settings.login_lockout_minutes),
     )
     platform = Platform(
-        settings=settings, engine=engine, session_factory=make_session_factory(engine), identity=identity
+        settings=settings,
+        engine=engine,
+        session_factory=make_session_factory(engine),
+        identity=identity,
+        files=FileStore.from_settings(settings),
     )
     for register in _registrars():
         register(platform)

@@ -78,6 +78,7 @@ class Settings(BaseSettings):
     )
 
     sms_gateway: Literal["sandbox"] = "sandbox"
+    sms_sign: str = "【皖事通办】"
     email_gateway: Literal["sandbox"] = "sandbox"
     ticket_reminder_days: int = Field(default=2, ge=0)
 

@@ -35,7 +35,12 @@ def test_chain_verifies_and_carries_request_facts(platform: Platform) -> None:
     assert report.checked == 5
     with platform.engine.connect() as conn:
         row = conn.execute(select(audit_entry).where(audit_entry.c.seq == 3)).one()
-    assert (row.request_id, row.source_address, row.actor, row.object_id) == ("req-1", "10.1.2.3", "system", "2")
+    assert (row.request_id, row.source_address, row.actor, row.object_id) == (
+        "req-1",
+        "10.1.2.3",
+        "system",
+        "2",
+    )
 
 
 def test_rolled_back_work_leaves_no_audit_entry(platform: Platform) -> None:

@@ -25,6 +25,7 @@ from wanshi.infra.files import (
 )
 from wanshi.infra.files.blobstore import CHUNK_BYTES
 from wanshi.infra.files.tables import file, file_blob
+from wanshi.infra.jobs import JobRegistry, Worker
 from wanshi.infra.tables import audit_entry
 from wanshi.kernel.actor import Actor, ActorKind
 from wanshi.kernel.errors import FileRejected, NotFound
@@ -253,10 +254,12 @@ def test_conditional_delete_and_temp_leftovers(blobs: LocalDiskBlobStore) -> Non
 def test_the_daily_job_collects_orphans(
     platform: Platform, store: FileStore, blobs: LocalDiskBlobStore
 ) -> None:
-    register_jobs(platform.jobs, blobs, grace=timedelta(0))
+    # The platform registers the production job (one day's grace); this test's own registry uses none.
     assert platform.jobs.schedules[COLLECT_ORPHANS_JOB].interval_seconds == 86400
+    registry = JobRegistry()
+    register_jobs(registry, blobs, grace=timedelta(0))
     orphan = _put(platform, store, b"never committed\n", "x.txt", commit=False)
-    worker = platform.worker()
+    worker = Worker(platform.session_factory, registry, platform.worker_config())
     worker.sync_schedules()
     worker.run_until_idle()
     assert not blobs.exists(orphan.sha256)

@@ -81,11 +81,14 @@ def test_failures_retry_with_backoff_then_go_dead(platform: Platform) -> None:
 
 def test_failed_handler_effects_roll_back(platform: Platform) -> None:
     effect = Table(
-        "t_effect_rollback", __import__("sqlalchemy").MetaData(), Column("id", Integer, primary_key=True),
+        "t_effect_rollback",
+        __import__("sqlalchemy").MetaData(),
+        Column("id", Integer, primary_key=True),
         Column("note", String(20)),
     )
     effect.create(platform.engine, checkfirst=True)
     try:
+
         def half(uow: UnitOfWork, payload: dict[str, Any], ctx: JobContext) -> None:
             uow.session.execute(insert(effect).values(note="partial"))
             raise RuntimeError("boom")

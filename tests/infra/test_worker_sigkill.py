@@ -31,11 +31,15 @@ def _counts(platform: Platform) -> tuple[int, int, int]:
 
 def _start(url: str, threads: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(SCRIPT.parent)}
-    return subprocess.Popen([sys.executable, str(SCRIPT), url, str(threads)], env=env, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, str(SCRIPT), url, str(threads)], env=env, stderr=subprocess.DEVNULL
+    )
 
 
 @pytest.mark.slow
-def test_sigkill_mid_run_then_restart_leaves_each_effect_exactly_once(platform: Platform, database_url: str) -> None:
+def test_sigkill_mid_run_then_restart_leaves_each_effect_exactly_once(
+    platform: Platform, database_url: str
+) -> None:
     effect.create(platform.engine, checkfirst=True)
     try:
         with platform.uow() as uow:

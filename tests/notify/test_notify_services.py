@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wanshi.bootstrap import Platform
+from wanshi.infra.jobs import JobRegistry
 from wanshi.infra.tables import audit_entry, job
 from wanshi.infra.uow import JobRequest
 from wanshi.kernel.actor import ANONYMOUS, Actor, ActorKind, Role, RoleGrant
@@ -25,6 +26,12 @@ PHONE = "13812341234"
 EMAIL = "zhangsan@example.com"
 CITIZEN = Actor(kind=ActorKind.CITIZEN, user_id=100, username="zhangsan")
 OTHER_CITIZEN = Actor(kind=ActorKind.CITIZEN, user_id=101, username="lisi")
+
+
+def fresh_jobs(platform: Platform) -> JobRegistry:
+    """The platform registers the sandbox gateways; these tests register gateways of their own."""
+    platform.jobs = JobRegistry()
+    return platform.jobs
 
 
 def staff(user_id: int, *roles: Role) -> Actor:
@@ -77,7 +84,7 @@ def run_until(platform: Platform, done: Callable[[], bool], seconds: float = 10)
 
 
 def test_send_to_inbox_sms_and_email(platform: Platform, caplog: pytest.LogCaptureFixture) -> None:
-    api.register_jobs(platform.jobs, api.sandbox_gateways())
+    api.register_jobs(fresh_jobs(platform), api.sandbox_gateways())
     caplog.set_level(logging.DEBUG)
     with platform.uow() as uow:
         queued = api.send_notification(uow, ticket_notice(ALL), CLERK)
@@ -168,7 +175,7 @@ def test_retry_after_failing_gateway_delivers_exactly_once(
     platform: Platform, caplog: pytest.LogCaptureFixture
 ) -> None:
     calls: list[int] = []
-    api.register_jobs(platform.jobs, flaky_gateways(calls, failures=2))
+    api.register_jobs(fresh_jobs(platform), flaky_gateways(calls, failures=2))
     caplog.set_level(logging.DEBUG)
     with platform.uow() as uow:
         api.queue_notification(uow, ticket_notice(frozenset({Channel.SMS})))
@@ -190,7 +197,7 @@ def test_retry_after_failing_gateway_delivers_exactly_once(
 
 def test_delivery_fails_for_good_after_the_last_attempt(platform: Platform) -> None:
     calls: list[int] = []
-    api.register_jobs(platform.jobs, flaky_gateways(calls, failures=100))
+    api.register_jobs(fresh_jobs(platform), flaky_gateways(calls, failures=100))
     with platform.uow() as uow:
         api.queue_notification(uow, ticket_notice(frozenset({Channel.SMS})))
         uow.commit()
@@ -219,7 +226,7 @@ class RefusingEmail:
 
 
 def test_a_gateway_refusal_fails_the_delivery_without_retrying(platform: Platform) -> None:
-    api.register_jobs(platform.jobs, Gateways(sms=SandboxSmsGateway, email=RefusingEmail))
+    api.register_jobs(fresh_jobs(platform), Gateways(sms=SandboxSmsGateway, email=RefusingEmail))
     with platform.uow() as uow:
         api.queue_notification(uow, ticket_notice(frozenset({Channel.EMAIL, Channel.SMS})))
         uow.commit()
@@ -233,7 +240,7 @@ def test_a_gateway_refusal_fails_the_delivery_without_retrying(platform: Platfor
 
 
 def test_running_the_job_twice_does_not_send_twice(platform: Platform) -> None:
-    api.register_jobs(platform.jobs, api.sandbox_gateways())
+    api.register_jobs(fresh_jobs(platform), api.sandbox_gateways())
     with platform.uow() as uow:
         queued = api.queue_notification(uow, ticket_notice(frozenset({Channel.SMS, Channel.EMAIL})))
         # Enqueueing the same delivery again under the same key adds nothing.
@@ -354,7 +361,7 @@ def test_admins_may_send(platform: Platform, actor: Actor) -> None:
 
 
 def test_only_sys_admin_sees_the_sandbox_outbox(platform: Platform) -> None:
-    api.register_jobs(platform.jobs, api.sandbox_gateways())
+    api.register_jobs(fresh_jobs(platform), api.sandbox_gateways())
     with platform.uow() as uow:
         api.send_notification(uow, ticket_notice(ALL), CLERK)
     platform.worker().run_until_idle()
