@@ -16,8 +16,8 @@ from wanshi.config import Settings
 from wanshi.identity.api import IdentityService, Passwords
 from wanshi.infra.db import create_db_engine, make_session_factory
 from wanshi.infra.files import FileStore
-from wanshi.infra.migrations import upgrade
 from wanshi.infra.jobs import JobRegistry, Worker, WorkerConfig
+from wanshi.infra.migrations import upgrade
 from wanshi.infra.uow import UnitOfWork
 from wanshi.schema import seed_required_rows
 

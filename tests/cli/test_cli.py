@@ -28,8 +28,14 @@ def _wanshi(env: dict[str, str], *args: str, check: bool = True) -> subprocess.C
 
 
 @pytest.mark.slow
-def test_migrate_pack_load_twice_and_audit_verify_names_an_edited_row(empty_database_url: str, tmp_path: Path) -> None:
-    env = {"WANSHI_DATABASE_URL": empty_database_url, "WANSHI_DATA_DIR": str(tmp_path), "WANSHI_LOG_LEVEL": "WARNING"}
+def test_migrate_pack_load_twice_and_audit_verify_names_an_edited_row(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    env = {
+        "WANSHI_DATABASE_URL": empty_database_url,
+        "WANSHI_DATA_DIR": str(tmp_path),
+        "WANSHI_LOG_LEVEL": "WARNING",
+    }
     _wanshi(env, "migrate")
     first = _wanshi(env, "pack", "load", str(PACK))
     assert "organisations" in first.stderr
@@ -49,7 +55,11 @@ def test_migrate_pack_load_twice_and_audit_verify_names_an_edited_row(empty_data
 
 @pytest.mark.slow
 def test_backup_and_restore_commands(empty_database_url: str, tmp_path: Path) -> None:
-    source = {"WANSHI_DATABASE_URL": empty_database_url, "WANSHI_DATA_DIR": str(tmp_path / "a"), "WANSHI_LOG_LEVEL": "WARNING"}
+    source = {
+        "WANSHI_DATABASE_URL": empty_database_url,
+        "WANSHI_DATA_DIR": str(tmp_path / "a"),
+        "WANSHI_LOG_LEVEL": "WARNING",
+    }
     _wanshi(source, "migrate")
     made = _wanshi(source, "backup")
     folder = made.stdout.strip().splitlines()[-1]
@@ -60,10 +70,16 @@ def test_backup_and_restore_commands(empty_database_url: str, tmp_path: Path) ->
 
 
 def test_bad_pack_gets_a_clear_message(empty_database_url: str, tmp_path: Path) -> None:
-    env = {"WANSHI_DATABASE_URL": empty_database_url, "WANSHI_DATA_DIR": str(tmp_path), "WANSHI_LOG_LEVEL": "WARNING"}
+    env = {
+        "WANSHI_DATABASE_URL": empty_database_url,
+        "WANSHI_DATA_DIR": str(tmp_path),
+        "WANSHI_LOG_LEVEL": "WARNING",
+    }
     _wanshi(env, "migrate")
     (tmp_path / "pack").mkdir()
-    (tmp_path / "pack" / "pack.yaml").write_text("files:\n  - {kind: spaceships, file: x.yaml}\n", encoding="utf-8")
+    (tmp_path / "pack" / "pack.yaml").write_text(
+        "files:\n  - {kind: spaceships, file: x.yaml}\n", encoding="utf-8"
+    )
     result = _wanshi(env, "pack", "load", str(tmp_path / "pack"), check=False)
     assert result.returncode == 1
     assert "未知的包内容类型" in result.stderr

@@ -32,17 +32,33 @@ def _some_data(platform: Platform) -> None:
     with platform.uow() as uow:
         org.load_divisions(uow, org.LoadDivisions(table_text=org.bundled_division_table()), SYSTEM)
     with platform.uow() as uow:
-        org.create_organisation(uow, org.CreateOrganisation(name="省数据资源局", division_code="340000"), SYSTEM)
+        org.create_organisation(
+            uow, org.CreateOrganisation(name="省数据资源局", division_code="340000"), SYSTEM
+        )
     with platform.uow() as uow:
-        platform.files.put(uow, io.BytesIO(b"%PDF-1.4\n%test\n"), "a.pdf", owner_kind="test", owner_id="1", tenant="340000", actor=SYSTEM)
+        platform.files.put(
+            uow,
+            io.BytesIO(b"%PDF-1.4\n%test\n"),
+            "a.pdf",
+            owner_kind="test",
+            owner_id="1",
+            tenant="340000",
+            actor=SYSTEM,
+        )
         uow.commit()
 
 
-def test_backup_then_restore_into_an_empty_database_is_identical(platform: Platform, empty_database_url: str, tmp_path: Path) -> None:
+def test_backup_then_restore_into_an_empty_database_is_identical(
+    platform: Platform, empty_database_url: str, tmp_path: Path
+) -> None:
     _some_data(platform)
     before = _snapshot(platform.engine)
     result = backup.backup(
-        platform.engine, platform.settings.resolved_files_dir, tmp_path / "backups", revision=None, at=clock.now()
+        platform.engine,
+        platform.settings.resolved_files_dir,
+        tmp_path / "backups",
+        revision=None,
+        at=clock.now(),
     )
     assert result.files == 1
     target = create_db_engine(empty_database_url)
@@ -61,7 +77,9 @@ def test_backup_then_restore_into_an_empty_database_is_identical(platform: Platf
 
 def test_a_corrupted_backup_is_refused(platform: Platform, empty_database_url: str, tmp_path: Path) -> None:
     _some_data(platform)
-    result = backup.backup(platform.engine, platform.settings.resolved_files_dir, tmp_path / "b", revision=None, at=clock.now())
+    result = backup.backup(
+        platform.engine, platform.settings.resolved_files_dir, tmp_path / "b", revision=None, at=clock.now()
+    )
     with (result.path / result.database_file).open("ab") as handle:
         handle.write(b"tampered")
     target = create_db_engine(empty_database_url)

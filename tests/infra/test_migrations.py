@@ -21,7 +21,9 @@ def test_upgrade_matches_models_then_downgrade_leaves_nothing(empty_database_url
     try:
         upgrade(engine)
         with engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), load_metadata())
+            diff = compare_metadata(
+                MigrationContext.configure(conn, opts={"compare_type": True}), load_metadata()
+            )
             assert diff == [], f"models and migrations differ: {diff}"
             assert MigrationContext.configure(conn).get_current_revision() == head_revision()
         downgrade(engine, "base")
@@ -32,8 +34,12 @@ def test_upgrade_matches_models_then_downgrade_leaves_nothing(empty_database_url
         engine.dispose()
 
 
-def test_migrated_platform_is_ready_and_its_audit_chain_starts_clean(empty_database_url: str, tmp_path: object) -> None:
-    settings = Settings(env="test", database_url=empty_database_url, data_dir=tmp_path, worker_in_process=False)  # type: ignore[arg-type]
+def test_migrated_platform_is_ready_and_its_audit_chain_starts_clean(
+    empty_database_url: str, tmp_path: object
+) -> None:
+    settings = Settings(
+        env="test", database_url=empty_database_url, data_dir=tmp_path, worker_in_process=False
+    )  # type: ignore[arg-type]
     platform = build_platform(settings)
     try:
         with TestClient(create_app(platform)) as client:

@@ -1,4 +1,4 @@
-"""Issue #2 acceptance: SIGKILL a worker in the middle of 1,000 jobs, restart, and every effect happens once."""
+"""Issue #2 acceptance: SIGKILL a worker amid 1,000 jobs, restart, and every effect happens once."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
+from kill_worker_process import effect  # type: ignore[import-not-found]
 from sqlalchemy import func, select
 
-from kill_worker_process import effect  # type: ignore[import-not-found]
 from wanshi.bootstrap import Platform
 from wanshi.infra.tables import job
 from wanshi.infra.uow import JobRequest

@@ -10,17 +10,29 @@ from wanshi.org import repository
 from wanshi.org.domain import DivisionLevel, parse_division_table
 
 PROVINCE_ADMIN = Actor(
-    kind=ActorKind.STAFF, user_id=1, username="admin", division_code="340000", grants=(RoleGrant(Role.SYS_ADMIN, 1, "340000"),)
+    kind=ActorKind.STAFF,
+    user_id=1,
+    username="admin",
+    division_code="340000",
+    grants=(RoleGrant(Role.SYS_ADMIN, 1, "340000"),),
 )
 
 
 def staff(division: str, role: Role = Role.CLERK) -> Actor:
-    return Actor(kind=ActorKind.STAFF, user_id=9, username=f"u{division}", division_code=division, grants=(RoleGrant(role, 5, division),))
+    return Actor(
+        kind=ActorKind.STAFF,
+        user_id=9,
+        username=f"u{division}",
+        division_code=division,
+        grants=(RoleGrant(role, 5, division),),
+    )
 
 
 def _load(platform: Platform) -> dict[str, int | str]:
     with platform.uow() as uow:
-        return org.load_divisions(uow, org.LoadDivisions(table_text=org.bundled_division_table()), PROVINCE_ADMIN)
+        return org.load_divisions(
+            uow, org.LoadDivisions(table_text=org.bundled_division_table()), PROVINCE_ADMIN
+        )
 
 
 def test_bundled_table_gives_anhui_its_16_cities_and_105_counties(platform: Platform) -> None:
@@ -68,7 +80,9 @@ def test_bad_tables_are_refused_with_reasons(text: str, message: str) -> None:
 
 def test_only_a_province_admin_loads_divisions(platform: Platform) -> None:
     with platform.uow() as uow, pytest.raises(PermissionDenied):
-        org.load_divisions(uow, org.LoadDivisions(table_text=org.bundled_division_table()), staff("340100", Role.SYS_ADMIN))
+        org.load_divisions(
+            uow, org.LoadDivisions(table_text=org.bundled_division_table()), staff("340100", Role.SYS_ADMIN)
+        )
 
 
 def _create(platform: Platform, name: str, division: str, actor: Actor = PROVINCE_ADMIN) -> org.Organisation:

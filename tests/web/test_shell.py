@@ -21,7 +21,9 @@ def test_security_headers_and_request_id(client: TestClient) -> None:
     assert page.headers["x-frame-options"] == "DENY"
     assert "script-src 'self'" in page.headers["content-security-policy"]
     assert page.headers["x-content-type-options"] == "nosniff"
-    assert re.fullmatch(r"[0-9a-f]{32}", client.get("/", headers={"X-Request-ID": "bad id!"}).headers["x-request-id"])
+    assert re.fullmatch(
+        r"[0-9a-f]{32}", client.get("/", headers={"X-Request-ID": "bad id!"}).headers["x-request-id"]
+    )
 
 
 def test_health_metrics_and_docs(client: TestClient) -> None:

@@ -22,7 +22,9 @@ from wanshi.kernel import clock
 from wanshi.kernel.actor import SYSTEM, Role
 from wanshi.kernel.errors import WanshiError
 
-app = typer.Typer(help="Wanshi 皖事: digital-government platform", no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Wanshi 皖事: digital-government platform", no_args_is_help=True, pretty_exceptions_enable=False
+)
 pack_app = typer.Typer(help="Declarative packs", no_args_is_help=True)
 user_app = typer.Typer(help="Staff accounts", no_args_is_help=True)
 audit_app = typer.Typer(help="Audit log", no_args_is_help=True)
@@ -48,7 +50,13 @@ def _fail(exc: WanshiError) -> None:
 
 
 def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(), console=console)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+    )
 
 
 @app.command()
@@ -63,7 +71,9 @@ def migrate() -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address")] = None,
     port: Annotated[int | None, typer.Option(help="Port")] = None,
-    worker: Annotated[bool | None, typer.Option("--worker/--no-worker", help="Run the background worker in this process")] = None,
+    worker: Annotated[
+        bool | None, typer.Option("--worker/--no-worker", help="Run the background worker in this process")
+    ] = None,
 ) -> None:
     """Serve the web UI and API (with the background worker in-process unless --no-worker)."""
     import uvicorn
@@ -85,7 +95,9 @@ def serve(
 
 @app.command("worker")
 def run_worker(
-    concurrency: Annotated[int | None, typer.Option(help="Worker threads (PostgreSQL only: SQLite takes one)")] = None,
+    concurrency: Annotated[
+        int | None, typer.Option(help="Worker threads (PostgreSQL only: SQLite takes one)")
+    ] = None,
 ) -> None:
     """Run background jobs until SIGTERM or SIGINT; the job in hand finishes first."""
     platform = _platform()
@@ -95,7 +107,10 @@ def run_worker(
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    runners = [threading.Thread(target=platform.worker().run_forever, args=(stop,), name=f"worker-{i}") for i in range(threads)]
+    runners = [
+        threading.Thread(target=platform.worker().run_forever, args=(stop,), name=f"worker-{i}")
+        for i in range(threads)
+    ]
     for runner in runners:
         runner.start()
     console.print(f"worker 已启动（{threads} 个线程）")
@@ -117,7 +132,9 @@ def _load_pack(platform: Platform, directory: Path) -> None:
     from wanshi.packs.kinds import KIND_LOADERS
     from wanshi.packs.loader import load_pack
 
-    results = load_pack(platform, directory, SYSTEM, KIND_LOADERS, progress=lambda m: console.print(f"  载入 {m}"))
+    results = load_pack(
+        platform, directory, SYSTEM, KIND_LOADERS, progress=lambda m: console.print(f"  载入 {m}")
+    )
     table = Table("内容", "新增", "更新", "未变")
     for r in results:
         table.add_row(r.kind, str(r.created), str(r.updated), str(r.unchanged))
@@ -153,12 +170,15 @@ def demo(
         from wanshi.packs.kinds import pack_usernames
 
         with platform.uow() as uow:
-            platform.identity.set_initial_passwords(uow, pack_usernames(pack), platform.settings.admin_password, SYSTEM)
+            platform.identity.set_initial_passwords(
+                uow, pack_usernames(pack), platform.settings.admin_password, SYSTEM
+            )
     except WanshiError as exc:
         _fail(exc)
     settings = platform.settings
     console.print(
-        f"演示账号：admin / secadmin / auditor / yaohai.clerk 等，密码 {settings.admin_password}（WANSHI_ADMIN_PASSWORD）"
+        f"演示账号：admin / secadmin / auditor / yaohai.clerk 等，"
+        f"密码 {settings.admin_password}（WANSHI_ADMIN_PASSWORD）"
     )
     if serve_after:
         console.print(f"打开 http://{settings.host}:{port or settings.port}/")
@@ -186,7 +206,13 @@ def user_create(
         with platform.uow() as uow:
             user = platform.identity.create_staff_user(
                 uow,
-                CreateStaffUser(username=username, display_name=display_name, organisation_id=found.id, password=password, roles=tuple(role or ())),
+                CreateStaffUser(
+                    username=username,
+                    display_name=display_name,
+                    organisation_id=found.id,
+                    password=password,
+                    roles=tuple(role or ()),
+                ),
                 SYSTEM,
             )
     except WanshiError as exc:
@@ -210,14 +236,18 @@ def audit_verify() -> None:
 
 
 @divisions_app.command("load")
-def divisions_load(table: Annotated[Path, typer.Argument(help="TSV with Source, Revision, Code, Name")]) -> None:
+def divisions_load(
+    table: Annotated[Path, typer.Argument(help="TSV with Source, Revision, Code, Name")],
+) -> None:
     """Load a newer division table; codes it no longer has are retired, not deleted."""
     from wanshi.org import api as org
 
     platform = _platform()
     try:
         with platform.uow() as uow:
-            summary = org.load_divisions(uow, org.LoadDivisions(table_text=table.read_text(encoding="utf-8")), SYSTEM)
+            summary = org.load_divisions(
+                uow, org.LoadDivisions(table_text=table.read_text(encoding="utf-8")), SYSTEM
+            )
     except WanshiError as exc:
         _fail(exc)
     console.print(summary)
@@ -246,8 +276,13 @@ def backup_command(dest: Annotated[Path | None, typer.Option(help="Folder for ba
     with _progress() as progress:
         _, report = _bar(progress)
         result = backup.backup(
-            platform.engine, settings.resolved_files_dir, dest or settings.resolved_backup_dir,
-            revision=revision, at=clock.now(), pg_dump=settings.pg_dump_path, progress=report,
+            platform.engine,
+            settings.resolved_files_dir,
+            dest or settings.resolved_backup_dir,
+            revision=revision,
+            at=clock.now(),
+            pg_dump=settings.pg_dump_path,
+            progress=report,
         )
     print(result.path)
     console.print(f"备份完成：{result.path}（{result.files} 个文件，{result.bytes} 字节）")
@@ -265,7 +300,12 @@ def restore_command(
         with _progress() as progress:
             _, report = _bar(progress)
             manifest = backup.restore(
-                platform.engine, settings.resolved_files_dir, source, force=force, pg_restore=settings.pg_restore_path, progress=report
+                platform.engine,
+                settings.resolved_files_dir,
+                source,
+                force=force,
+                pg_restore=settings.pg_restore_path,
+                progress=report,
             )
     except WanshiError as exc:
         _fail(exc)

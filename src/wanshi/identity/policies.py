@@ -1,4 +1,7 @@
-"""One permission rule per identity service function (三员分立: the security administrator manages accounts)."""
+"""One permission rule per identity service function.
+
+三员分立: the security administrator manages accounts and roles.
+"""
 
 from __future__ import annotations
 

@@ -40,7 +40,9 @@ def _staff(row: Any, grants: tuple[RoleGrant, ...]) -> StaffUser:
 
 def get_user_row(session: Session, *, user_id: int | None = None, username: str | None = None) -> Any:
     stmt = select(user)
-    stmt = stmt.where(user.c.id == user_id) if user_id is not None else stmt.where(user.c.username == username)
+    stmt = (
+        stmt.where(user.c.id == user_id) if user_id is not None else stmt.where(user.c.username == username)
+    )
     return session.execute(stmt).first()
 
 
@@ -66,7 +68,9 @@ def add_grant(session: Session, values: dict[str, Any]) -> None:
 def remove_grant(session: Session, user_id: int, role: Role, organisation_id: int) -> int:
     result = session.execute(
         delete(role_grant).where(
-            role_grant.c.user_id == user_id, role_grant.c.role == role.value, role_grant.c.organisation_id == organisation_id
+            role_grant.c.user_id == user_id,
+            role_grant.c.role == role.value,
+            role_grant.c.organisation_id == organisation_id,
         )
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
@@ -79,6 +83,8 @@ def list_staff(
     if q:
         where.append(or_(user.c.username.contains(q), user.c.display_name.contains(q)))
     total = session.execute(select(func.count()).select_from(user).where(*where)).scalar_one()
-    rows = session.execute(select(user).where(*where).order_by(user.c.division_code, user.c.username).limit(limit).offset(offset)).all()
+    rows = session.execute(
+        select(user).where(*where).order_by(user.c.division_code, user.c.username).limit(limit).offset(offset)
+    ).all()
     grants = _grants(session, [int(r.id) for r in rows])
     return [_staff(r, grants[int(r.id)]) for r in rows], int(total)

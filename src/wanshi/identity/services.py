@@ -123,7 +123,9 @@ class IdentityService:
         uow.commit()
         return _staff_or_404(uow, target.id)
 
-    def _grant(self, uow: UnitOfWork, user_id: int, role: Role, organisation: org.Organisation, actor: Actor) -> None:
+    def _grant(
+        self, uow: UnitOfWork, user_id: int, role: Role, organisation: org.Organisation, actor: Actor
+    ) -> None:
         uow.authorize(
             policies.can_grant(actor, role, organisation.id, organisation.division_code),
             actor,
@@ -136,7 +138,8 @@ class IdentityService:
         clash = separated_duty_conflict(held, role)
         if clash is not None:
             raise ValidationFailed(
-                f"三员分立：同一账号不能同时担任{ROLE_NAMES[clash]}和{ROLE_NAMES[role]}", code="separated_duties"
+                f"三员分立：同一账号不能同时担任{ROLE_NAMES[clash]}和{ROLE_NAMES[role]}",
+                code="separated_duties",
             )
         if any(g.role == role and g.organisation_id == organisation.id for g in current.grants):
             return
@@ -160,7 +163,9 @@ class IdentityService:
             detail={"role": role.value, "organisation_id": organisation.id},
         )
 
-    def upsert_staff_users(self, uow: UnitOfWork, specs: list[StaffUserSpec], actor: Actor) -> tuple[int, int, int]:
+    def upsert_staff_users(
+        self, uow: UnitOfWork, specs: list[StaffUserSpec], actor: Actor
+    ) -> tuple[int, int, int]:
         """Create missing accounts and add missing roles; never removes what an administrator added since."""
         created = updated = unchanged = 0
         for spec in specs:
@@ -176,12 +181,25 @@ class IdentityService:
                 now = clock.now()
                 user_id = repository.add_user(
                     uow.session,
-                    {"username": spec.username, "display_name": spec.display_name, "kind": ActorKind.STAFF.value,
-                     "organisation_id": organisation.id, "division_code": organisation.division_code, "active": True,
-                     "created_at": now, "updated_at": now},
+                    {
+                        "username": spec.username,
+                        "display_name": spec.display_name,
+                        "kind": ActorKind.STAFF.value,
+                        "organisation_id": organisation.id,
+                        "division_code": organisation.division_code,
+                        "active": True,
+                        "created_at": now,
+                        "updated_at": now,
+                    },
                 )
-                uow.audit(actor, "identity.user.create", object_type="user", object_id=user_id, tenant=organisation.division_code,
-                          detail={"username": spec.username, "organisation_id": organisation.id})
+                uow.audit(
+                    actor,
+                    "identity.user.create",
+                    object_type="user",
+                    object_id=user_id,
+                    tenant=organisation.division_code,
+                    detail={"username": spec.username, "organisation_id": organisation.id},
+                )
                 created += 1
             else:
                 user_id = int(row.id)
@@ -197,7 +215,9 @@ class IdentityService:
         uow.commit()
         return created, updated, unchanged
 
-    def set_initial_passwords(self, uow: UnitOfWork, usernames: list[str], password: str, actor: Actor) -> int:
+    def set_initial_passwords(
+        self, uow: UnitOfWork, usernames: list[str], password: str, actor: Actor
+    ) -> int:
         """Give accounts that have no password yet this one (the demo's shared password); returns how many."""
         changed = 0
         for username in usernames:
@@ -212,7 +232,15 @@ class IdentityService:
                 object_id=row.id,
             )
             now = clock.now()
-            repository.update_user(uow.session, row.id, {"password_hash": self.passwords.hash(password), "password_changed_at": now, "updated_at": now})
+            repository.update_user(
+                uow.session,
+                row.id,
+                {
+                    "password_hash": self.passwords.hash(password),
+                    "password_changed_at": now,
+                    "updated_at": now,
+                },
+            )
             uow.audit(actor, "identity.password.reset", object_type="user", object_id=row.id)
             changed += 1
         uow.commit()
@@ -261,10 +289,20 @@ class IdentityService:
         repository.update_user(
             uow.session,
             row.id,
-            {"password_hash": self.passwords.hash(cmd.new_password), "password_changed_at": now, "updated_at": now,
-             "failed_login_count": 0, "locked_until": None},
+            {
+                "password_hash": self.passwords.hash(cmd.new_password),
+                "password_changed_at": now,
+                "updated_at": now,
+                "failed_login_count": 0,
+                "locked_until": None,
+            },
         )
-        uow.audit(actor, "identity.password.change" if own else "identity.password.reset", object_type="user", object_id=row.id)
+        uow.audit(
+            actor,
+            "identity.password.change" if own else "identity.password.reset",
+            object_type="user",
+            object_id=row.id,
+        )
         uow.commit()
 
     def authenticate(self, uow: UnitOfWork, username: str, password: str) -> Actor:
@@ -273,7 +311,9 @@ class IdentityService:
         now = clock.now()
         if row is not None and row.locked_until is not None and clock.as_utc(row.locked_until) > now:
             self.passwords.verify(None, password)
-            uow.audit(_named(username), "identity.login", outcome="locked", object_type="user", object_id=row.id)
+            uow.audit(
+                _named(username), "identity.login", outcome="locked", object_type="user", object_id=row.id
+            )
             uow.commit()
             raise NotAuthenticated("登录失败次数过多，账号已临时锁定，请稍后再试", code="account_locked")
         if row is None or not row.active or not self.passwords.verify(row.password_hash, password):
@@ -283,7 +323,13 @@ class IdentityService:
                 if failures >= self.max_failures:
                     values.update(failed_login_count=0, locked_until=now + self.lockout)
                 repository.update_user(uow.session, row.id, values)
-            uow.audit(_named(username), "identity.login", outcome="failure", object_type="user", object_id=row.id if row else "")
+            uow.audit(
+                _named(username),
+                "identity.login",
+                outcome="failure",
+                object_type="user",
+                object_id=row.id if row else "",
+            )
             uow.commit()
             raise NotAuthenticated("用户名或密码错误", code="bad_credentials")
         values = {"failed_login_count": 0, "locked_until": None, "last_login_at": now}
@@ -298,7 +344,11 @@ class IdentityService:
     def list_staff(self, uow: UnitOfWork, query: StaffQuery, actor: Actor) -> tuple[list[StaffUser], int]:
         uow.authorize(policies.can_view_staff(actor), actor, "identity.user.list")
         return repository.list_staff(
-            uow.session, scopes=policies.staff_scopes(actor), q=query.q, limit=query.limit, offset=query.offset
+            uow.session,
+            scopes=policies.staff_scopes(actor),
+            q=query.q,
+            limit=query.limit,
+            offset=query.offset,
         )
 
 

@@ -149,7 +149,9 @@ def verify(conn: Connection | Session, batch: int = 5000) -> VerifyReport:
         checked += 1
     if expected_seq - 1 != int(head.last_seq) or (checked and prev != head.last_hash):
         problems.append(
-            ChainProblem(int(head.last_seq), f"chain ends at {expected_seq - 1} but the head records {head.last_seq}")
+            ChainProblem(
+                int(head.last_seq), f"chain ends at {expected_seq - 1} but the head records {head.last_seq}"
+            )
         )
     return VerifyReport(checked, tuple(problems))
 

@@ -1,4 +1,4 @@
-"""Backup and restore (IN-2, 等保 备份恢复): an online SQLite copy or pg_dump, plus the file store, with a manifest.
+"""Backup and restore (IN-2, 等保 备份恢复): the database and the file store, with a manifest.
 
 A backup is a folder: manifest.json (what, when, schema revision, checksums), database.sqlite3 or
 database.pgdump, and files/ (the content-addressed blobs, hard-linked where the filesystem allows).
@@ -66,7 +66,13 @@ def _copy_files(source: Path, dest: Path, progress: Progress | None) -> int:
 
 
 def backup(
-    engine: Engine, files_dir: Path, dest_root: Path, *, revision: str | None, at: datetime, pg_dump: str = "pg_dump",
+    engine: Engine,
+    files_dir: Path,
+    dest_root: Path,
+    *,
+    revision: str | None,
+    at: datetime,
+    pg_dump: str = "pg_dump",
     progress: Progress | None = None,
 ) -> BackupResult:
     dest = dest_root / at.strftime("wanshi-%Y%m%dT%H%M%SZ")
@@ -78,7 +84,13 @@ def backup(
         target = sqlite3.connect(dest / database_file)
         try:
             # The online backup API copies a consistent snapshot while the platform keeps writing.
-            source.backup(target, pages=256, progress=(lambda _s, left, total: progress("database", total - left, total)) if progress else None)
+            source.backup(
+                target,
+                pages=256,
+                progress=(lambda _s, left, total: progress("database", total - left, total))
+                if progress
+                else None,
+            )
         finally:
             target.close()
             source.close()
@@ -116,12 +128,19 @@ def read_manifest(source: Path) -> dict[str, object]:
 
 
 def restore(
-    engine: Engine, files_dir: Path, source: Path, *, force: bool = False, pg_restore: str = "pg_restore",
+    engine: Engine,
+    files_dir: Path,
+    source: Path,
+    *,
+    force: bool = False,
+    pg_restore: str = "pg_restore",
     progress: Progress | None = None,
 ) -> dict[str, object]:
     manifest = read_manifest(source)
     if manifest["dialect"] != engine.dialect.name:
-        raise ValidationFailed(f"备份来自 {manifest['dialect']}，不能恢复到 {engine.dialect.name}", code="backup_dialect")
+        raise ValidationFailed(
+            f"备份来自 {manifest['dialect']}，不能恢复到 {engine.dialect.name}", code="backup_dialect"
+        )
     if inspect(engine).get_table_names() and not force:
         raise Conflict("目标数据库不是空库；确认覆盖请加 --force", code="restore_target_not_empty")
     database = source / str(manifest["database_file"])

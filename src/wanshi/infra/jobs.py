@@ -143,7 +143,10 @@ class Worker:
                 if spec.name not in existing:
                     uow.session.execute(
                         schedule.insert().values(
-                            name=spec.name, kind=spec.kind, interval_seconds=spec.interval_seconds, next_run_at=now
+                            name=spec.name,
+                            kind=spec.kind,
+                            interval_seconds=spec.interval_seconds,
+                            next_run_at=now,
                         )
                     )
                 elif (existing[spec.name].kind, existing[spec.name].interval_seconds) != (
@@ -169,7 +172,11 @@ class Worker:
                 slot = clock.as_utc(row.next_run_at)
                 insert_job(
                     uow.session,
-                    JobRequest(row.kind, {"schedule": row.name, "slot": slot.isoformat()}, f"schedule:{row.name}:{slot.isoformat()}"),
+                    JobRequest(
+                        row.kind,
+                        {"schedule": row.name, "slot": slot.isoformat()},
+                        f"schedule:{row.name}:{slot.isoformat()}",
+                    ),
                     now,
                     self.config.max_attempts,
                 )
@@ -178,7 +185,9 @@ class Worker:
                 next_at = slot + interval
                 if next_at <= now:
                     next_at = now + interval
-                uow.session.execute(update(schedule).where(schedule.c.name == row.name).values(next_run_at=next_at))
+                uow.session.execute(
+                    update(schedule).where(schedule.c.name == row.name).values(next_run_at=next_at)
+                )
             uow.commit()
             return len(due)
 
@@ -230,17 +239,25 @@ class Worker:
                     handler(uow, claimed.payload, JobContext(claimed.id, claimed.kind, claimed.attempts))
                     done = uow.session.execute(
                         update(job)
-                        .where(job.c.id == claimed.id, job.c.locked_by == self.worker_id, job.c.status == "running")
+                        .where(
+                            job.c.id == claimed.id,
+                            job.c.locked_by == self.worker_id,
+                            job.c.status == "running",
+                        )
                         .values(status="done", finished_at=clock.now(), locked_by=None, locked_until=None)
                     )
                     if done.rowcount != 1:  # type: ignore[attr-defined]
-                        log.warning("job %s lost its lease before completing; its work is rolled back", claimed.id)
+                        log.warning(
+                            "job %s lost its lease before completing; its work is rolled back", claimed.id
+                        )
                         return False
                     uow.commit()
                     return True
             except Exception as exc:
                 log.exception("job %s (%s) failed on attempt %s", claimed.id, claimed.kind, claimed.attempts)
-                self._fail(claimed, f"{type(exc).__name__}: {exc}", dead=claimed.attempts >= claimed.max_attempts)
+                self._fail(
+                    claimed, f"{type(exc).__name__}: {exc}", dead=claimed.attempts >= claimed.max_attempts
+                )
                 return False
         finally:
             reset_request(token)

@@ -93,7 +93,11 @@ class UnitOfWork:
         if allowed:
             return
         self.rollback()
-        audit.append(self.session, [build_audit_record(actor, action, object_type, object_id, outcome="denied")], clock.now())
+        audit.append(
+            self.session,
+            [build_audit_record(actor, action, object_type, object_id, outcome="denied")],
+            clock.now(),
+        )
         self.session.commit()
         raise PermissionDenied()
 

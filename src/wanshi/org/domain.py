@@ -58,7 +58,9 @@ def parse_division_table(text: str) -> DivisionTable:
     reader = csv.DictReader(io.StringIO(text), delimiter="\t")
     missing = {"Source", "Revision", "Code", "Name"} - set(reader.fieldnames or [])
     if missing:
-        raise ValidationFailed("区划代码表缺少列：" + "、".join(sorted(missing)), code="division_table_columns")
+        raise ValidationFailed(
+            "区划代码表缺少列：" + "、".join(sorted(missing)), code="division_table_columns"
+        )
     rows: dict[str, str] = {}
     sources, revisions = set(), set()
     for line_no, row in enumerate(reader, start=2):
@@ -86,7 +88,9 @@ def parse_division_table(text: str) -> DivisionTable:
             prefecture = code[:4] + "00"
             parent = prefecture if prefecture in rows else code[:2] + "0000"
         if parent is not None and parent not in rows:
-            raise ValidationFailed(f"区划 {code} {name} 的上级 {parent} 不在表中", code="division_table_parent")
+            raise ValidationFailed(
+                f"区划 {code} {name} 的上级 {parent} 不在表中", code="division_table_parent"
+            )
         divisions.append(Division(code, name, level, parent))
     return DivisionTable(source=sources.pop(), revision=revisions.pop(), divisions=tuple(divisions))
 

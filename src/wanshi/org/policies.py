@@ -9,7 +9,9 @@ ANY_STAFF_ROLE = tuple(Role)
 
 
 def can_load_divisions(actor: Actor) -> bool:
-    return actor.kind is ActorKind.SYSTEM or any(d.endswith("0000") for d in actor.divisions_for(Role.SYS_ADMIN))
+    return actor.kind is ActorKind.SYSTEM or any(
+        d.endswith("0000") for d in actor.divisions_for(Role.SYS_ADMIN)
+    )
 
 
 def can_manage_organisation(actor: Actor, division_code: str) -> bool:

@@ -34,7 +34,9 @@ def get_division(session: Session, code: str) -> Division | None:
 
 def list_divisions(session: Session, *, parent_code: str | None, active_only: bool = True) -> list[Division]:
     stmt = select(division).order_by(division.c.code)
-    stmt = stmt.where(division.c.parent_code.is_(None) if parent_code is None else division.c.parent_code == parent_code)
+    stmt = stmt.where(
+        division.c.parent_code.is_(None) if parent_code is None else division.c.parent_code == parent_code
+    )
     if active_only:
         stmt = stmt.where(division.c.active.is_(True))
     return [_division(r) for r in session.execute(stmt)]
@@ -43,7 +45,9 @@ def list_divisions(session: Session, *, parent_code: str | None, active_only: bo
 def divisions_at(session: Session, prefix: str, level: DivisionLevel) -> list[Division]:
     rows = session.execute(
         select(division)
-        .where(division.c.code.startswith(prefix), division.c.level == level.value, division.c.active.is_(True))
+        .where(
+            division.c.code.startswith(prefix), division.c.level == level.value, division.c.active.is_(True)
+        )
         .order_by(division.c.code)
     )
     return [_division(r) for r in rows]
@@ -54,7 +58,11 @@ def count_divisions(session: Session, prefix: str, level: DivisionLevel) -> int:
         session.execute(
             select(func.count())
             .select_from(division)
-            .where(division.c.code.startswith(prefix), division.c.level == level.value, division.c.active.is_(True))
+            .where(
+                division.c.code.startswith(prefix),
+                division.c.level == level.value,
+                division.c.active.is_(True),
+            )
         ).scalar_one()
     )
 
@@ -64,20 +72,37 @@ def current_revision(session: Session) -> Any:
 
 
 def replace_divisions(
-    session: Session, divisions: Iterable[Division], *, source: str, revision: str, loaded_by: str, at: datetime
+    session: Session,
+    divisions: Iterable[Division],
+    *,
+    source: str,
+    revision: str,
+    loaded_by: str,
+    at: datetime,
 ) -> tuple[int, int, int]:
     """Upsert the new table and deactivate codes it no longer has; returns (added, changed, retired)."""
     existing = {r.code: r for r in session.execute(select(division))}
     incoming = {d.code: d for d in divisions}
     added = changed = 0
-    new_rows = []
+    new_rows: list[dict[str, Any]] = []
     for code, d in incoming.items():
-        values = {"name": d.name, "level": d.level.value, "parent_code": d.parent_code, "active": True, "revision": revision}
+        values = {
+            "name": d.name,
+            "level": d.level.value,
+            "parent_code": d.parent_code,
+            "active": True,
+            "revision": revision,
+        }
         old = existing.get(code)
         if old is None:
             new_rows.append({"code": code, **values})
             added += 1
-        elif (old.name, old.level, old.parent_code, old.active) != (d.name, d.level.value, d.parent_code, True):
+        elif (old.name, old.level, old.parent_code, old.active) != (
+            d.name,
+            d.level.value,
+            d.parent_code,
+            True,
+        ):
             session.execute(update(division).where(division.c.code == code).values(**values))
             changed += 1
     # Parents first, so a child's parent_code always refers to a row that exists.
@@ -121,7 +146,9 @@ def find_organisation(session: Session, division_code: str, name: str) -> Organi
 
 
 def add_organisation(session: Session, values: dict[str, Any]) -> int:
-    return int(session.execute(insert(organisation).values(**values).returning(organisation.c.id)).scalar_one())
+    return int(
+        session.execute(insert(organisation).values(**values).returning(organisation.c.id)).scalar_one()
+    )
 
 
 def update_organisation(session: Session, organisation_id: int, values: dict[str, Any]) -> None:
@@ -129,15 +156,31 @@ def update_organisation(session: Session, organisation_id: int, values: dict[str
 
 
 def list_organisations(
-    session: Session, *, scopes: Sequence[str] | None, division_code: str | None, q: str, limit: int, offset: int
+    session: Session,
+    *,
+    scopes: Sequence[str] | None,
+    division_code: str | None,
+    q: str,
+    limit: int,
+    offset: int,
 ) -> tuple[list[Organisation], int]:
     where = [scope_filter(organisation.c.division_code, scopes)]
     if division_code:
         where.append(organisation.c.division_code.startswith(division_prefix(division_code)))
     if q:
-        where.append(or_(organisation.c.name.contains(q), organisation.c.short_name.contains(q), organisation.c.code == q))
+        where.append(
+            or_(
+                organisation.c.name.contains(q),
+                organisation.c.short_name.contains(q),
+                organisation.c.code == q,
+            )
+        )
     total = session.execute(select(func.count()).select_from(organisation).where(*where)).scalar_one()
     rows = session.execute(
-        select(organisation).where(*where).order_by(organisation.c.division_code, organisation.c.id).limit(limit).offset(offset)
+        select(organisation)
+        .where(*where)
+        .order_by(organisation.c.division_code, organisation.c.id)
+        .limit(limit)
+        .offset(offset)
     )
     return [_organisation(r) for r in rows], int(total)

@@ -67,7 +67,12 @@ def load_divisions(uow: UnitOfWork, cmd: LoadDivisions, actor: Actor) -> dict[st
     uow.authorize(policies.can_load_divisions(actor), actor, "org.divisions.load")
     table: DivisionTable = parse_division_table(cmd.table_text)
     added, changed, retired = repository.replace_divisions(
-        uow.session, table.divisions, source=table.source, revision=table.revision, loaded_by=actor.label, at=clock.now()
+        uow.session,
+        table.divisions,
+        source=table.source,
+        revision=table.revision,
+        loaded_by=actor.label,
+        at=clock.now(),
     )
     summary: dict[str, int | str] = {
         "source": table.source,
@@ -77,7 +82,9 @@ def load_divisions(uow: UnitOfWork, cmd: LoadDivisions, actor: Actor) -> dict[st
         "changed": changed,
         "retired": retired,
     }
-    uow.audit(actor, "org.divisions.load", object_type="division_table", object_id=table.revision, detail=summary)
+    uow.audit(
+        actor, "org.divisions.load", object_type="division_table", object_id=table.revision, detail=summary
+    )
     uow.emit(DivisionTableLoaded(revision=table.revision, added=added, changed=changed, retired=retired))
     uow.commit()
     return summary
@@ -99,28 +106,63 @@ def divisions_within(uow: UnitOfWork, within: str, level: DivisionLevel) -> list
     return repository.divisions_at(uow.session, division_prefix(within), level)
 
 
-def upsert_organisations(uow: UnitOfWork, specs: list[OrganisationSpec], actor: Actor) -> tuple[int, int, int]:
-    """Create or update organisations by (division, name) in one transaction; returns (created, updated, unchanged)."""
+def upsert_organisations(
+    uow: UnitOfWork, specs: list[OrganisationSpec], actor: Actor
+) -> tuple[int, int, int]:
+    """Create or update organisations by (division, name) in one transaction.
+
+    Returns (created, updated, unchanged).
+    """
     created = updated = unchanged = 0
     now = clock.now()
     for spec in specs:
         uow.authorize(
-            policies.can_manage_organisation(actor, spec.division_code), actor, "org.organisation.upsert", object_type="organisation"
+            policies.can_manage_organisation(actor, spec.division_code),
+            actor,
+            "org.organisation.upsert",
+            object_type="organisation",
         )
         current = repository.find_organisation(uow.session, spec.division_code, spec.name)
         values = {"short_name": spec.short_name, "code": spec.code, "kind": spec.kind.value}
         if current is None:
             if repository.get_division(uow.session, spec.division_code) is None:
-                raise ValidationFailed(f"组织“{spec.name}”的行政区划代码 {spec.division_code} 不存在", field="division_code")
+                raise ValidationFailed(
+                    f"组织“{spec.name}”的行政区划代码 {spec.division_code} 不存在", field="division_code"
+                )
             new_id = repository.add_organisation(
                 uow.session,
-                {**values, "name": spec.name, "division_code": spec.division_code, "active": True, "created_at": now, "updated_at": now},
+                {
+                    **values,
+                    "name": spec.name,
+                    "division_code": spec.division_code,
+                    "active": True,
+                    "created_at": now,
+                    "updated_at": now,
+                },
             )
-            uow.audit(actor, "org.organisation.create", object_type="organisation", object_id=new_id, tenant=spec.division_code, detail={"name": spec.name})
+            uow.audit(
+                actor,
+                "org.organisation.create",
+                object_type="organisation",
+                object_id=new_id,
+                tenant=spec.division_code,
+                detail={"name": spec.name},
+            )
             created += 1
-        elif (current.short_name, current.code, current.kind.value) != (spec.short_name, spec.code, spec.kind.value):
+        elif (current.short_name, current.code, current.kind.value) != (
+            spec.short_name,
+            spec.code,
+            spec.kind.value,
+        ):
             repository.update_organisation(uow.session, current.id, {**values, "updated_at": now})
-            uow.audit(actor, "org.organisation.update", object_type="organisation", object_id=current.id, tenant=spec.division_code, detail=values)
+            uow.audit(
+                actor,
+                "org.organisation.update",
+                object_type="organisation",
+                object_id=current.id,
+                tenant=spec.division_code,
+                detail=values,
+            )
             updated += 1
         else:
             unchanged += 1
@@ -130,7 +172,10 @@ def upsert_organisations(uow: UnitOfWork, specs: list[OrganisationSpec], actor: 
 
 def create_organisation(uow: UnitOfWork, cmd: CreateOrganisation, actor: Actor) -> Organisation:
     uow.authorize(
-        policies.can_manage_organisation(actor, cmd.division_code), actor, "org.organisation.create", object_type="organisation"
+        policies.can_manage_organisation(actor, cmd.division_code),
+        actor,
+        "org.organisation.create",
+        object_type="organisation",
     )
     division = repository.get_division(uow.session, cmd.division_code)
     if division is None:
@@ -144,8 +189,19 @@ def create_organisation(uow: UnitOfWork, cmd: CreateOrganisation, actor: Actor) 
         uow.session,
         {**cmd.model_dump(), "kind": cmd.kind.value, "active": True, "created_at": now, "updated_at": now},
     )
-    uow.audit(actor, "org.organisation.create", object_type="organisation", object_id=new_id, tenant=cmd.division_code, detail={"name": cmd.name})
-    uow.emit(OrganisationCreated(organisation_id=new_id, division_code=cmd.division_code, organisation_name=cmd.name))
+    uow.audit(
+        actor,
+        "org.organisation.create",
+        object_type="organisation",
+        object_id=new_id,
+        tenant=cmd.division_code,
+        detail={"name": cmd.name},
+    )
+    uow.emit(
+        OrganisationCreated(
+            organisation_id=new_id, division_code=cmd.division_code, organisation_name=cmd.name
+        )
+    )
     uow.commit()
     created = repository.get_organisation(uow.session, new_id)
     assert created is not None
@@ -185,8 +241,10 @@ def update_organisation(uow: UnitOfWork, cmd: UpdateOrganisation, actor: Actor) 
 def get_organisation(uow: UnitOfWork, organisation_id: int, actor: Actor) -> Organisation:
     found = repository.get_organisation(uow.session, organisation_id)
     scopes = policies.visible_division_scopes(actor)
-    visible = found is not None and policies.can_view_organisations(actor) and (
-        scopes is None or any(division_covers(s, found.division_code) for s in scopes)
+    visible = (
+        found is not None
+        and policies.can_view_organisations(actor)
+        and (scopes is None or any(division_covers(s, found.division_code) for s in scopes))
     )
     if found is None or not visible:
         # Same answer for "missing" and "not yours": existence is not disclosed across tenants.
@@ -201,7 +259,9 @@ def find_organisation(uow: UnitOfWork, division_code: str, name: str) -> Organis
     return found
 
 
-def list_organisations(uow: UnitOfWork, query: OrganisationQuery, actor: Actor) -> tuple[list[Organisation], int]:
+def list_organisations(
+    uow: UnitOfWork, query: OrganisationQuery, actor: Actor
+) -> tuple[list[Organisation], int]:
     uow.authorize(policies.can_view_organisations(actor), actor, "org.organisation.list")
     return repository.list_organisations(
         uow.session,

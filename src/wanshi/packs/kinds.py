@@ -19,9 +19,11 @@ LEVELS = {"prefecture": org.DivisionLevel.PREFECTURE, "county": org.DivisionLeve
 
 
 def expand_organisations(uow: UnitOfWork, data: Any) -> list[org.OrganisationSpec]:
-    """`organisations` lists named bodies; `counterparts` stamps one per city or county from a name pattern."""
+    """`organisations` names bodies one by one; `counterparts` stamps one per city or county."""
     if not isinstance(data, dict):
-        raise ValidationFailed("organisations 文件须为对象（organisations / counterparts）", code="pack_file_invalid")
+        raise ValidationFailed(
+            "organisations 文件须为对象（organisations / counterparts）", code="pack_file_invalid"
+        )
     specs = TypeAdapter(list[org.OrganisationSpec]).validate_python(data.get("organisations", []))
     for pattern in data.get("counterparts", []):
         level = LEVELS.get(pattern.get("level", ""))
@@ -62,5 +64,7 @@ def pack_usernames(directory: Path) -> list[str]:
     names: list[str] = []
     for entry in manifest.get("files", []):
         if entry.get("kind") == "staff_users":
-            names.extend(u["username"] for u in (read_pack_file(directory / entry["file"]) or {}).get("users", []))
+            names.extend(
+                u["username"] for u in (read_pack_file(directory / entry["file"]) or {}).get("users", [])
+            )
     return names

@@ -62,7 +62,9 @@ def load_pack(
     for entry in manifest["files"]:
         kind = entry.get("kind") if isinstance(entry, dict) else None
         if kind not in loaders:
-            raise ValidationFailed(f"未知的包内容类型：{kind}（可用：{'、'.join(sorted(loaders))}）", code="pack_kind_unknown")
+            raise ValidationFailed(
+                f"未知的包内容类型：{kind}（可用：{'、'.join(sorted(loaders))}）", code="pack_kind_unknown"
+            )
         if progress:
             progress(f"{kind}: {entry['file']}")
         data = read_pack_file(directory / str(entry["file"]))

@@ -32,7 +32,9 @@ def create_app(platform: Platform) -> FastAPI:
         thread = None
         if settings.worker_in_process:
             worker = platform.worker()
-            thread = threading.Thread(target=worker.run_forever, args=(stop,), name="wanshi-worker", daemon=True)
+            thread = threading.Thread(
+                target=worker.run_forever, args=(stop,), name="wanshi-worker", daemon=True
+            )
             thread.start()
         try:
             yield

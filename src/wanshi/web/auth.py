@@ -39,7 +39,9 @@ async def csrf_protect(request: Request) -> None:
     expected = request.session.get("csrf")
     supplied = request.headers.get(CSRF_HEADER)
     content_type = request.headers.get("content-type", "")
-    if supplied is None and content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+    if supplied is None and content_type.startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
         form = await request.form()
         value = form.get(CSRF_FIELD)
         supplied = value if isinstance(value, str) else None

@@ -55,20 +55,42 @@ def field_errors(errors: list[Any]) -> list[dict[str, str]]:
     out = []
     for err in errors:
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "form")]
-        out.append({"field": ".".join(loc), "type": err.get("type", ""), "message": PYDANTIC_MESSAGES.get(err.get("type", ""), "无效")})
+        out.append(
+            {
+                "field": ".".join(loc),
+                "type": err.get("type", ""),
+                "message": PYDANTIC_MESSAGES.get(err.get("type", ""), "无效"),
+            }
+        )
     return out
 
 
 def envelope(code: str, message: str, status: int, details: dict[str, Any] | None = None) -> JSONResponse:
-    body = {"error": {"code": code, "message": message, "details": details or {}, "request_id": current_request().request_id}}
+    body = {
+        "error": {
+            "code": code,
+            "message": message,
+            "details": details or {},
+            "request_id": current_request().request_id,
+        }
+    }
     return JSONResponse(body, status_code=status)
 
 
-def error_page(request: Request, status: int, code: str, message: str, details: dict[str, Any] | None = None) -> Response:
-    return render(request, "error.html", {"status": status, "code": code, "message": message, "details": details or {}}, status_code=status)
+def error_page(
+    request: Request, status: int, code: str, message: str, details: dict[str, Any] | None = None
+) -> Response:
+    return render(
+        request,
+        "error.html",
+        {"status": status, "code": code, "message": message, "details": details or {}},
+        status_code=status,
+    )
 
 
-def respond(request: Request, status: int, code: str, message: str, details: dict[str, Any] | None = None) -> Response:
+def respond(
+    request: Request, status: int, code: str, message: str, details: dict[str, Any] | None = None
+) -> Response:
     if is_api(request):
         return envelope(code, message, status, details)
     return error_page(request, status, code, message, details)
@@ -87,7 +109,13 @@ async def on_request_validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError | ValidationError)
     errors = field_errors(list(exc.errors()))
     summary = "；".join(f"{e['field']}：{e['message']}" if e["field"] else e["message"] for e in errors)
-    return respond(request, ValidationFailed.http_status, ValidationFailed.code, f"提交的内容有误：{summary}", {"fields": errors})
+    return respond(
+        request,
+        ValidationFailed.http_status,
+        ValidationFailed.code,
+        f"提交的内容有误：{summary}",
+        {"fields": errors},
+    )
 
 
 async def on_http_exception(request: Request, exc: Exception) -> Response:

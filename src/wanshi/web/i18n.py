@@ -4,7 +4,7 @@ other languages come from gettext catalogues under locales/<lang>/messages.po, r
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Final
 
@@ -15,7 +15,7 @@ LOCALES: Final = {"zh_CN": "简体中文", "en": "English"}
 HTML_LANG: Final = {"zh_CN": "zh-CN", "en": "en"}
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalogue(locale: str) -> dict[str, str]:
     if locale == DEFAULT_LOCALE:
         return {}

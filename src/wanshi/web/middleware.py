@@ -32,14 +32,15 @@ class HttpMetrics:
             "wanshi_http_requests_total", "HTTP requests", ["method", "route", "status"], registry=registry
         )
         self.duration = Histogram(
-            "wanshi_http_request_duration_seconds", "HTTP request duration", ["method", "route"], registry=registry
+            "wanshi_http_request_duration_seconds",
+            "HTTP request duration",
+            ["method", "route"],
+            registry=registry,
         )
 
 
 class PlatformMiddleware:
-    def __init__(
-        self, app: ASGIApp, *, metrics: HttpMetrics, trusted_proxies: list[str], hsts: bool
-    ) -> None:
+    def __init__(self, app: ASGIApp, *, metrics: HttpMetrics, trusted_proxies: list[str], hsts: bool) -> None:
         self.app = app
         self.metrics = metrics
         self.trusted = [ip_network(p, strict=False) for p in trusted_proxies]
@@ -62,7 +63,9 @@ class PlatformMiddleware:
         request_headers = dict(scope["headers"])
         supplied = request_headers.get(b"x-request-id", b"").decode("latin-1")
         request_id = supplied if _REQUEST_ID.match(supplied) else new_request_id()
-        ctx = RequestContext(request_id=request_id, source_address=self._source(scope, request_headers), channel="web")
+        ctx = RequestContext(
+            request_id=request_id, source_address=self._source(scope, request_headers), channel="web"
+        )
         token = set_request(ctx)
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
@@ -96,7 +99,9 @@ class PlatformMiddleware:
         if not (peer and self.trusted and self._is_trusted(peer)):
             return peer
         # Walk X-Forwarded-For from the right, past our own proxies, to the first address we did not add.
-        hops = [h.strip() for h in headers.get(b"x-forwarded-for", b"").decode("latin-1").split(",") if h.strip()]
+        hops = [
+            h.strip() for h in headers.get(b"x-forwarded-for", b"").decode("latin-1").split(",") if h.strip()
+        ]
         for hop in reversed(hops):
             if not self._is_trusted(hop):
                 return hop

@@ -15,7 +15,7 @@ from wanshi.bootstrap import Platform
 from wanshi.infra.migrations import current_and_head
 from wanshi.kernel.actor import Actor
 from wanshi.kernel.errors import NotAuthenticated
-from wanshi.web.auth import current_actor, csrf_protect, end_session, get_platform, start_session
+from wanshi.web.auth import csrf_protect, current_actor, end_session, get_platform, start_session
 from wanshi.web.i18n import LOCALES
 from wanshi.web.templating import render
 
@@ -38,7 +38,9 @@ def home(request: Request, actor: Annotated[Actor, Depends(current_actor)]) -> R
 
 
 @router.get("/login", include_in_schema=False)
-def login_form(request: Request, actor: Annotated[Actor, Depends(current_actor)], next: str = "/") -> Response:  # noqa: A002
+def login_form(
+    request: Request, actor: Annotated[Actor, Depends(current_actor)], next: str = "/"
+) -> Response:
     expired = bool(getattr(request.state, "session_expired", False))
     return render(request, "login.html", {"next": safe_next(next), "expired": expired})
 
@@ -49,14 +51,17 @@ def login(
     platform: Annotated[Platform, Depends(get_platform)],
     username: Annotated[str, Form(max_length=64)],
     password: Annotated[str, Form(max_length=256)],
-    next: Annotated[str, Form()] = "/",  # noqa: A002
+    next: Annotated[str, Form()] = "/",
 ) -> Response:
     try:
         with platform.uow() as uow:
             actor = platform.identity.authenticate(uow, username, password)
     except NotAuthenticated as exc:
         return render(
-            request, "login.html", {"next": safe_next(next), "error": exc.message, "username": username}, status_code=401
+            request,
+            "login.html",
+            {"next": safe_next(next), "error": exc.message, "username": username},
+            status_code=401,
         )
     start_session(request, actor)
     return RedirectResponse(safe_next(next), status_code=303)
@@ -69,7 +74,7 @@ def logout(request: Request) -> Response:
 
 
 @router.get("/lang/{locale}", include_in_schema=False)
-def switch_language(request: Request, locale: str, next: str = "/") -> Response:  # noqa: A002
+def switch_language(request: Request, locale: str, next: str = "/") -> Response:
     if locale in LOCALES:
         request.session["locale"] = locale
     return RedirectResponse(safe_next(next), status_code=303)
@@ -92,7 +97,9 @@ def readyz(platform: Annotated[Platform, Depends(get_platform)]) -> Response:
     except Exception as exc:  # readiness reports any failure rather than raising it
         checks["database"] = f"error: {type(exc).__name__}"
     ready = all(v == "ok" for v in checks.values()) and "migrations" in checks
-    return JSONResponse({"status": "ready" if ready else "not_ready", "checks": checks}, status_code=200 if ready else 503)
+    return JSONResponse(
+        {"status": "ready" if ready else "not_ready", "checks": checks}, status_code=200 if ready else 503
+    )
 
 
 @router.get("/metrics", include_in_schema=False)

@@ -44,7 +44,8 @@ def render(
         "actor": actor,
         "is_staff": actor.kind is ActorKind.STAFF,
         "csrf_token": csrf_token(request),
-        "request_id": getattr(request.state, "request_id", "") or request.scope.get("state", {}).get("request_id", ""),
+        "request_id": getattr(request.state, "request_id", "")
+        or request.scope.get("state", {}).get("request_id", ""),
         "path": request.url.path,
     }
     return templates.TemplateResponse(request, template, {**base, **(context or {})}, status_code=status_code)
