@@ -29,7 +29,6 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
-    base_url: str = "http://127.0.0.1:8000"
     data_dir: Path = Path("var")
     database_url: str = ""
     db_pool_size: int = Field(default=10, ge=1)

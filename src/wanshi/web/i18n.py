@@ -1,5 +1,6 @@
 """Translations. Message ids are the Simplified Chinese text (the default language is always complete);
-other languages come from gettext catalogues under locales/<lang>/messages.po, read with Babel.
+other languages come from gettext catalogues under locales/<lang>/*.po (one file per context, so
+contexts never edit each other's catalogue), read with Babel.
 """
 
 from __future__ import annotations
@@ -19,10 +20,15 @@ HTML_LANG: Final = {"zh_CN": "zh-CN", "en": "en"}
 def catalogue(locale: str) -> dict[str, str]:
     if locale == DEFAULT_LOCALE:
         return {}
-    path = resources.files("wanshi.web") / "locales" / locale / "messages.po"
-    with path.open("rb") as handle:
-        parsed = read_po(handle, locale=locale)
-    return {str(m.id): str(m.string) for m in parsed if m.id and m.string and not m.fuzzy}
+    merged: dict[str, str] = {}
+    folder = resources.files("wanshi.web") / "locales" / locale
+    for path in sorted(folder.iterdir(), key=lambda p: p.name):
+        if not path.name.endswith(".po"):
+            continue
+        with path.open("rb") as handle:
+            parsed = read_po(handle, locale=locale)
+        merged.update({str(m.id): str(m.string) for m in parsed if m.id and m.string and not m.fuzzy})
+    return merged
 
 
 def gettext(locale: str, message: str) -> str:
