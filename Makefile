@@ -22,8 +22,8 @@ demo: venv
 	$(BIN)/wanshi demo --port $(PORT)
 
 lint: venv
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests $(wildcard bench)
+	$(BIN)/ruff format --check src tests $(wildcard bench)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
