@@ -87,30 +87,7 @@ class IdentityService:
         if cmd.password is not None:
             _check_password(cmd.password, cmd.username)
             password_hash = self.passwords.hash(cmd.password)
-        now = clock.now()
-        user_id = repository.add_user(
-            uow.session,
-            {
-                "username": cmd.username,
-                "display_name": cmd.display_name,
-                "kind": ActorKind.STAFF.value,
-                "password_hash": password_hash,
-                "organisation_id": organisation.id,
-                "division_code": organisation.division_code,
-                "active": True,
-                "password_changed_at": now if password_hash else None,
-                "created_at": now,
-                "updated_at": now,
-            },
-        )
-        uow.audit(
-            actor,
-            "identity.user.create",
-            object_type="user",
-            object_id=user_id,
-            tenant=organisation.division_code,
-            detail={"username": cmd.username, "organisation_id": organisation.id},
-        )
+        user_id = _add_staff(uow, cmd.username, cmd.display_name, organisation, password_hash, actor)
         for role in cmd.roles:
             self._grant(uow, user_id, role, organisation, actor)
         uow.commit()
@@ -178,28 +155,7 @@ class IdentityService:
                     "identity.user.create",
                     object_type="user",
                 )
-                now = clock.now()
-                user_id = repository.add_user(
-                    uow.session,
-                    {
-                        "username": spec.username,
-                        "display_name": spec.display_name,
-                        "kind": ActorKind.STAFF.value,
-                        "organisation_id": organisation.id,
-                        "division_code": organisation.division_code,
-                        "active": True,
-                        "created_at": now,
-                        "updated_at": now,
-                    },
-                )
-                uow.audit(
-                    actor,
-                    "identity.user.create",
-                    object_type="user",
-                    object_id=user_id,
-                    tenant=organisation.division_code,
-                    detail={"username": spec.username, "organisation_id": organisation.id},
-                )
+                user_id = _add_staff(uow, spec.username, spec.display_name, organisation, None, actor)
                 created += 1
             else:
                 user_id = int(row.id)
@@ -357,6 +313,41 @@ _SEE_ALL = Actor(kind=ActorKind.SYSTEM, username="identity")
 
 def _named(username: str) -> Actor:
     return Actor(kind=ANONYMOUS.kind, username=username[:64])
+
+
+def _add_staff(
+    uow: UnitOfWork,
+    username: str,
+    display_name: str,
+    organisation: org.Organisation,
+    password_hash: str | None,
+    actor: Actor,
+) -> int:
+    now = clock.now()
+    user_id = repository.add_user(
+        uow.session,
+        {
+            "username": username,
+            "display_name": display_name,
+            "kind": ActorKind.STAFF.value,
+            "password_hash": password_hash,
+            "organisation_id": organisation.id,
+            "division_code": organisation.division_code,
+            "active": True,
+            "password_changed_at": now if password_hash else None,
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
+    uow.audit(
+        actor,
+        "identity.user.create",
+        object_type="user",
+        object_id=user_id,
+        tenant=organisation.division_code,
+        detail={"username": username, "organisation_id": organisation.id},
+    )
+    return user_id
 
 
 def _check_password(password: str, username: str) -> None:
