@@ -23,7 +23,9 @@ SCRIPT = Path(__file__).with_name("kill_worker_process.py")
 
 def _counts(platform: Platform) -> tuple[int, int, int]:
     with platform.engine.connect() as conn:
-        done = conn.execute(select(func.count()).select_from(job).where(job.c.status == "done")).scalar_one()
+        done = conn.execute(
+            select(func.count()).select_from(job).where(job.c.kind == "t.kill", job.c.status == "done")
+        ).scalar_one()
         effects = conn.execute(select(func.count()).select_from(effect)).scalar_one()
         distinct = conn.execute(select(func.count(func.distinct(effect.c.job_id)))).scalar_one()
     return done, effects, distinct
