@@ -51,3 +51,5 @@ def configure_logging(level: str, *, as_json: bool) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # Alembic announces its context on every readiness probe; its warnings still come through.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
