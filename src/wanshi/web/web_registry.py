@@ -9,7 +9,10 @@ from fastapi import APIRouter
 TEMPLATE_PACKAGES = ["wanshi.web"]
 
 # Each context with a web.py that exposes `routers: list[APIRouter]` adds its module here.
-WEB_MODULES: list[str] = []
+WEB_MODULES: list[str] = [
+    "wanshi.notify.web",
+    "wanshi.workdays.web",
+]
 
 
 def context_routers() -> list[APIRouter]:
