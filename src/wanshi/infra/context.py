@@ -24,6 +24,12 @@ def current_request() -> RequestContext:
     return ctx if ctx is not None else RequestContext(request_id=new_request_id())
 
 
+def current_request_id() -> str:
+    """The id of the request being served, or "-" outside any request (startup, timers)."""
+    ctx = _current.get()
+    return ctx.request_id if ctx is not None else "-"
+
+
 def set_request(ctx: RequestContext) -> contextvars.Token[RequestContext | None]:
     return _current.set(ctx)
 

@@ -7,7 +7,7 @@ import logging
 import re
 import sys
 
-from wanshi.infra.context import current_request
+from wanshi.infra.context import current_request_id
 
 _RESIDENT_ID = re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[0-9Xx])(?![0-9A-Za-z])")
 _MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
@@ -20,7 +20,7 @@ def mask_personal_data(text: str) -> str:
 
 class ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = current_request().request_id
+        record.request_id = current_request_id()
         record.msg = mask_personal_data(record.getMessage())
         record.args = None
         return True
