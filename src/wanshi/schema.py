@@ -17,6 +17,7 @@ TABLE_MODULES = [
     "wanshi.infra.files.tables",
     "wanshi.workdays.tables",
     "wanshi.notify.tables",
+    "wanshi.tickets.tables",
 ]
 
 

@@ -11,6 +11,7 @@ from wanshi.identity.services import (
     StaffQuery,
     StaffUserSpec,
     load_actor,
+    staff_user_ids,
 )
 
 __all__ = [
@@ -25,4 +26,5 @@ __all__ = [
     "StaffUserSpec",
     "load_actor",
     "password_problems",
+    "staff_user_ids",
 ]

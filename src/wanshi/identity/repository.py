@@ -88,3 +88,22 @@ def list_staff(
     ).all()
     grants = _grants(session, [int(r.id) for r in rows])
     return [_staff(r, grants[int(r.id)]) for r in rows], int(total)
+
+
+def staff_user_ids(session: Session, organisation_ids: Sequence[int], roles: Sequence[Role]) -> list[int]:
+    """Active staff accounts holding one of the roles at one of the organisations."""
+    if not organisation_ids:
+        return []
+    rows = session.execute(
+        select(user.c.id)
+        .join(role_grant, role_grant.c.user_id == user.c.id)
+        .where(
+            role_grant.c.organisation_id.in_(sorted(set(organisation_ids))),
+            role_grant.c.role.in_([r.value for r in roles]),
+            user.c.active.is_(True),
+            user.c.kind == "staff",
+        )
+        .distinct()
+        .order_by(user.c.id)
+    )
+    return [int(i) for i in rows.scalars()]

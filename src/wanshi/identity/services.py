@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -369,3 +370,8 @@ def load_actor(uow: UnitOfWork, user_id: int) -> Actor | None:
     if found is None or not found.active:
         return None
     return found.to_actor()
+
+
+def staff_user_ids(uow: UnitOfWork, organisation_ids: Sequence[int], roles: Sequence[Role]) -> list[int]:
+    """Whom to tell about work for these organisations: a lookup for services, not a listing for people."""
+    return repository.staff_user_ids(uow.session, organisation_ids, roles)

@@ -1,9 +1,9 @@
 """Foundation: audit chain, outbox and jobs, files, divisions and organisations,
-staff accounts, working days, notifications.
+staff accounts, working days, notifications, tickets.
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-29 02:57:09.870066
+Create Date: 2026-11-29 03:33:59.829825
 """
 
 from __future__ import annotations
@@ -208,6 +208,60 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_org_division_revision")),
     )
     op.create_table(
+        "tickets_counter",
+        sa.Column("day_date", sa.Date(), nullable=False),
+        sa.Column("last_value", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("day_date", name=op.f("pk_tickets_counter")),
+    )
+    op.create_table(
+        "tickets_ticket",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("number", sa.String(length=16), nullable=False),
+        sa.Column("category", sa.String(length=40), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("source_type", sa.String(length=60), server_default="", nullable=False),
+        sa.Column("source_id", sa.String(length=120), server_default="", nullable=False),
+        sa.Column("priority", sa.String(length=12), nullable=False),
+        sa.Column("organisation_id", sa.BigInteger(), nullable=False),
+        sa.Column("division_code", sa.String(length=6), nullable=False),
+        sa.Column("assignee_user_id", sa.BigInteger(), nullable=True),
+        sa.Column("state", sa.String(length=20), nullable=False),
+        sa.Column("time_limit_amount", sa.Integer(), nullable=False),
+        sa.Column("time_limit_unit", sa.String(length=20), nullable=False),
+        sa.Column("start_date", sa.Date(), nullable=False),
+        sa.Column("deadline_date", sa.Date(), nullable=False),
+        sa.Column("deadline_confirmed", sa.Boolean(), nullable=False),
+        sa.Column("created_by", sa.String(length=120), nullable=False),
+        sa.Column("created_by_kind", sa.String(length=20), nullable=False),
+        sa.Column("created_by_user_id", sa.BigInteger(), nullable=True),
+        sa.Column("creator_organisation_id", sa.BigInteger(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_tickets_ticket")),
+        sa.UniqueConstraint("number", name=op.f("uq_tickets_ticket_number")),
+    )
+    with op.batch_alter_table("tickets_ticket", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_tickets_ticket_creator_organisation_id", ["creator_organisation_id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_tickets_ticket_division_code_state", ["division_code", "state"], unique=False
+        )
+        batch_op.create_index(
+            "ix_tickets_ticket_organisation_id_state", ["organisation_id", "state"], unique=False
+        )
+        batch_op.create_index("ix_tickets_ticket_source", ["source_type", "source_id"], unique=False)
+        batch_op.create_index(
+            "ix_tickets_ticket_state_deadline_date", ["state", "deadline_date"], unique=False
+        )
+
+    op.create_table(
         "workdays_override",
         sa.Column("day_date", sa.Date(), nullable=False),
         sa.Column("is_workday", sa.Boolean(), nullable=False),
@@ -296,6 +350,37 @@ def upgrade() -> None:
         batch_op.create_index("ix_org_organisation_division_code", ["division_code"], unique=False)
 
     op.create_table(
+        "tickets_event",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("ticket_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("division_code", sa.String(length=6), nullable=False),
+        sa.Column("kind", sa.String(length=30), nullable=False),
+        sa.Column("from_state", sa.String(length=20), nullable=True),
+        sa.Column("to_state", sa.String(length=20), nullable=True),
+        sa.Column("actor", sa.String(length=120), nullable=False),
+        sa.Column("actor_kind", sa.String(length=20), nullable=False),
+        sa.Column("actor_user_id", sa.BigInteger(), nullable=True),
+        sa.Column("note", sa.Text(), server_default="", nullable=False),
+        sa.Column("file_ids", sa.JSON(), nullable=False),
+        sa.Column("from_organisation_id", sa.BigInteger(), nullable=True),
+        sa.Column("to_organisation_id", sa.BigInteger(), nullable=True),
+        sa.Column("detail", sa.JSON(), nullable=False),
+        sa.Column("reminder_date", sa.Date(), nullable=True),
+        sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["ticket_id"], ["tickets_ticket.id"], name=op.f("fk_tickets_event_ticket_id_tickets_ticket")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_tickets_event")),
+        sa.UniqueConstraint(
+            "ticket_id", "reminder_date", name=op.f("uq_tickets_event_ticket_id_reminder_date")
+        ),
+    )
+    with op.batch_alter_table("tickets_event", schema=None) as batch_op:
+        batch_op.create_index("ix_tickets_event_ticket_id_id", ["ticket_id", "id"], unique=False)
+
+    op.create_table(
         "identity_user",
         sa.Column(
             "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
@@ -362,6 +447,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_identity_user_division_code")
 
     op.drop_table("identity_user")
+    with op.batch_alter_table("tickets_event", schema=None) as batch_op:
+        batch_op.drop_index("ix_tickets_event_ticket_id_id")
+
+    op.drop_table("tickets_event")
     with op.batch_alter_table("org_organisation", schema=None) as batch_op:
         batch_op.drop_index("ix_org_organisation_division_code")
 
@@ -375,6 +464,15 @@ def downgrade() -> None:
     op.drop_table("workdays_year_schedule")
     op.drop_table("workdays_revision")
     op.drop_table("workdays_override")
+    with op.batch_alter_table("tickets_ticket", schema=None) as batch_op:
+        batch_op.drop_index("ix_tickets_ticket_state_deadline_date")
+        batch_op.drop_index("ix_tickets_ticket_source")
+        batch_op.drop_index("ix_tickets_ticket_organisation_id_state")
+        batch_op.drop_index("ix_tickets_ticket_division_code_state")
+        batch_op.drop_index("ix_tickets_ticket_creator_organisation_id")
+
+    op.drop_table("tickets_ticket")
+    op.drop_table("tickets_counter")
     op.drop_table("org_division_revision")
     with op.batch_alter_table("org_division", schema=None) as batch_op:
         batch_op.drop_index("ix_org_division_parent_code")

@@ -1,0 +1,1 @@
+"""Tickets (工单): work assigned to an organisation with a working-day deadline; see domain.py."""
