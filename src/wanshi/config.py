@@ -48,6 +48,7 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
     log_json: bool = False
+    access_log: bool = True
 
     audit_retention_days: int = Field(default=MIN_AUDIT_RETENTION_DAYS, ge=1)
 

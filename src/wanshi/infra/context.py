@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextvars
-import uuid
+import os
 from dataclasses import dataclass
 
 
@@ -39,4 +39,4 @@ def reset_request(token: contextvars.Token[RequestContext | None]) -> None:
 
 
 def new_request_id() -> str:
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()

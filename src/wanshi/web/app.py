@@ -14,6 +14,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from wanshi import __version__
 from wanshi.bootstrap import Platform
+from wanshi.infra.accesslog import AccessLog
 from wanshi.web import public
 from wanshi.web.errors import install_error_handlers
 from wanshi.web.middleware import HttpMetrics, PlatformMiddleware
@@ -25,10 +26,12 @@ SESSION_COOKIE = "wanshi_session"
 
 def create_app(platform: Platform) -> FastAPI:
     settings = platform.settings
+    access_log = AccessLog(as_json=settings.log_json, enabled=settings.access_log)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         stop = threading.Event()
+        access_log.start()
         thread = None
         if settings.worker_in_process:
             worker = platform.worker()
@@ -42,6 +45,7 @@ def create_app(platform: Platform) -> FastAPI:
             stop.set()
             if thread is not None:
                 thread.join(timeout=30)
+            access_log.close()
 
     app = FastAPI(
         title="Wanshi 皖事 API",
@@ -58,10 +62,11 @@ def create_app(platform: Platform) -> FastAPI:
     app.state.metrics_registry = CollectorRegistry()
     install_error_handlers(app)
 
-    app.mount("/static", StaticFiles(directory=str(resources.files("wanshi.web") / "static")), name="static")
+    app.router.routes.extend(public.probe_routes)
     app.include_router(public.router)
     for router in context_routers():
         app.include_router(router)
+    app.mount("/static", StaticFiles(directory=str(resources.files("wanshi.web") / "static")), name="static")
 
     # Order: the outermost middleware is added last. Sessions sit inside the platform middleware so
     # that every response, errors included, carries the request id and the security headers.
@@ -76,6 +81,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.add_middleware(
         PlatformMiddleware,
         metrics=HttpMetrics(app.state.metrics_registry),
+        access_log=access_log,
         trusted_proxies=settings.trusted_proxies,
         hsts=settings.session_cookie_secure,
     )

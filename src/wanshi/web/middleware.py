@@ -5,7 +5,6 @@ Pure ASGI (not BaseHTTPMiddleware) because every request passes through it: see 
 
 from __future__ import annotations
 
-import logging
 import re
 import time
 from collections.abc import MutableMapping
@@ -15,9 +14,9 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from wanshi.infra.accesslog import AccessLog
 from wanshi.infra.context import RequestContext, new_request_id, reset_request, set_request
 
-log = logging.getLogger("wanshi.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 CSP = (
@@ -37,12 +36,32 @@ class HttpMetrics:
             ["method", "route"],
             registry=registry,
         )
+        # labels() costs more than the observation itself; routes are few, so keep the children.
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            children = (self.requests.labels(method, route, str(status)), self.duration.labels(method, route))
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
 
 class PlatformMiddleware:
-    def __init__(self, app: ASGIApp, *, metrics: HttpMetrics, trusted_proxies: list[str], hsts: bool) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        metrics: HttpMetrics,
+        access_log: AccessLog,
+        trusted_proxies: list[str],
+        hsts: bool,
+    ) -> None:
         self.app = app
         self.metrics = metrics
+        self.access_log = access_log
         self.trusted = [ip_network(p, strict=False) for p in trusted_proxies]
         headers = [
             (b"x-content-type-options", b"nosniff"),
@@ -60,12 +79,9 @@ class PlatformMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_headers = dict(scope["headers"])
-        supplied = request_headers.get(b"x-request-id", b"").decode("latin-1")
+        supplied = _header(scope, b"x-request-id")
         request_id = supplied if _REQUEST_ID.match(supplied) else new_request_id()
-        ctx = RequestContext(
-            request_id=request_id, source_address=self._source(scope, request_headers), channel="web"
-        )
+        ctx = RequestContext(request_id=request_id, source_address=self._source(scope), channel="web")
         token = set_request(ctx)
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
@@ -77,6 +93,7 @@ class PlatformMiddleware:
                 status = message["status"]
                 headers = list(message.get("headers", []))
                 present = {k.lower() for k, _ in headers}
+                # A route may set its own policy (e.g. a download's CSP); ours fills in only what is missing.
                 headers.extend(h for h in self.security_headers if h[0] not in present)
                 headers.append((b"x-request-id", request_id.encode()))
                 message["headers"] = headers
@@ -87,21 +104,18 @@ class PlatformMiddleware:
         finally:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", "unmatched")
-            self.metrics.requests.labels(scope["method"], route, str(status)).inc()
-            self.metrics.duration.labels(scope["method"], route).observe(elapsed)
+            self.metrics.observe(scope["method"], route, status, elapsed)
             # The path only: query strings can carry personal data.
-            log.info("%s %s %s %.1fms", scope["method"], scope["path"], status, elapsed * 1000)
+            self.access_log.write(request_id, scope["method"], scope["path"], status, elapsed)
             reset_request(token)
 
-    def _source(self, scope: Scope, headers: dict[bytes, bytes]) -> str:
+    def _source(self, scope: Scope) -> str:
         client = scope.get("client")
         peer = client[0] if client else ""
         if not (peer and self.trusted and self._is_trusted(peer)):
             return peer
         # Walk X-Forwarded-For from the right, past our own proxies, to the first address we did not add.
-        hops = [
-            h.strip() for h in headers.get(b"x-forwarded-for", b"").decode("latin-1").split(",") if h.strip()
-        ]
+        hops = [h.strip() for h in _header(scope, b"x-forwarded-for").split(",") if h.strip()]
         for hop in reversed(hops):
             if not self._is_trusted(hop):
                 return hop
@@ -113,3 +127,10 @@ class PlatformMiddleware:
         except ValueError:
             return False
         return any(parsed in net for net in self.trusted)
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return ""
