@@ -26,12 +26,14 @@ Registrar = Callable[["Platform"], None]
 
 
 def _registrars() -> list[Registrar]:
+    from wanshi.audit.api import register_jobs as register_audit_jobs
     from wanshi.infra.files import register_jobs as register_file_jobs
     from wanshi.notify.api import register_jobs as register_notify_jobs
     from wanshi.notify.api import sandbox_gateways
     from wanshi.tickets.api import register_jobs as register_ticket_jobs
 
     return [
+        lambda p: register_audit_jobs(p.jobs, p.settings.audit_retention_days),
         lambda p: register_file_jobs(p.jobs, p.files.blobs),
         lambda p: register_notify_jobs(p.jobs, sandbox_gateways(p.settings.sms_sign)),
         lambda p: register_ticket_jobs(p.jobs, reminder_days=p.settings.ticket_reminder_days),

@@ -27,9 +27,8 @@ def frozen_clock() -> Iterator[list[datetime]]:
 
 @pytest.fixture
 def ticket_platform(platform: Platform) -> Platform:
-    """The platform with the tickets jobs and templates, whether or not bootstrap wires them yet."""
-    if tickets.REMINDER_JOB not in platform.jobs.handlers:
-        tickets.register_jobs(platform.jobs, reminder_days=platform.settings.ticket_reminder_days)
+    """The platform as bootstrap wires it: the tickets jobs and notice templates are registered."""
+    assert tickets.REMINDER_JOB in platform.jobs.handlers
     return platform
 
 

@@ -15,7 +15,6 @@ from wanshi.bootstrap import Platform
 from wanshi.kernel.actor import Actor
 from wanshi.org import api as org
 from wanshi.tickets import api as tickets
-from wanshi.tickets.web import routers
 from wanshi.web.app import create_app
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -24,11 +23,7 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 @pytest.fixture
 def app(ticket_platform: Platform) -> FastAPI:
-    application = create_app(ticket_platform)
-    if not any(getattr(r, "path", "") == "/tickets" for r in application.routes):
-        for router in routers:
-            application.include_router(router)
-    return application
+    return create_app(ticket_platform)
 
 
 class Browser:

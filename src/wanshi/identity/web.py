@@ -21,8 +21,8 @@ from wanshi.web.auth import csrf_protect, get_platform, require_staff
 from wanshi.web.web_registry import AdminSection, Stat, form_problems, render_admin
 
 PAGE = 50
-# Enough for every organisation a county or city administrator manages; a province picks by search.
-ORGANISATION_CHOICES = 500
+# The create form lists this many organisations at most; a province-wide administrator narrows by name.
+ORGANISATION_CHOICES = 200
 
 FIELD_LABELS = {
     "username": "用户名",
@@ -85,6 +85,7 @@ def _users_page(
             "organisation_names": names,
             "role_names": identity.ROLE_NAMES,
             "done": DONE_MESSAGES.get(request.query_params.get("done", "")),
+            "can_create": _may_create_somewhere(actor),
             "failed": failed,
             "grantable": lambda u: [
                 r for r in Role if policies.can_grant(actor, r, u.organisation_id, u.division_code)
@@ -144,7 +145,6 @@ def grant_role_page(
 
 @pages.post("/{user_id}/roles/revoke")
 def revoke_role_page(
-    request: Request,
     user_id: int,
     platform: PlatformDep,
     actor: StaffDep,
@@ -179,9 +179,27 @@ def reset_password_page(
     return _back_to_list(q, page, "reset")
 
 
-def _creatable_in(uow: UnitOfWork, actor: Actor) -> list[org.Organisation]:
-    found, _ = org.list_organisations(uow, org.OrganisationQuery(limit=ORGANISATION_CHOICES), actor)
-    return [o for o in found if policies.can_create_staff(actor, o.id, o.division_code)]
+def _may_create_somewhere(actor: Actor) -> bool:
+    return any(policies.can_create_staff(actor, g.organisation_id, g.division_code) for g in actor.grants)
+
+
+def _creatable_in(uow: UnitOfWork, actor: Actor, unit_q: str) -> tuple[list[org.Organisation], bool]:
+    """Organisations the actor may open accounts in: their own first, then those matching the search.
+
+    Returns them and whether the search matched more than the form lists.
+    """
+    own = []
+    for organisation_id in sorted({g.organisation_id for g in actor.grants}):
+        try:
+            own.append(org.get_organisation(uow, organisation_id, actor))
+        except NotFound:
+            continue
+    found, total = org.list_organisations(
+        uow, org.OrganisationQuery(q=unit_q, limit=ORGANISATION_CHOICES), actor
+    )
+    unique = {o.id: o for o in [*own, *found]}
+    creatable = [o for o in unique.values() if policies.can_create_staff(actor, o.id, o.division_code)]
+    return creatable, total > len(found)
 
 
 def _user_form(
@@ -190,14 +208,15 @@ def _user_form(
     actor: Actor,
     *,
     form: dict[str, Any],
+    unit_q: str = "",
     errors: dict[str, str] | None = None,
     general: str = "",
     status_code: int = 200,
 ) -> Response:
-    with platform.uow() as uow:
-        organisations = _creatable_in(uow, actor)
-    if not organisations:
+    if not _may_create_somewhere(actor):
         raise PermissionDenied()
+    with platform.uow() as uow:
+        organisations, more = _creatable_in(uow, actor, unit_q)
     roles = [
         r for r in Role if any(policies.can_grant(actor, r, o.id, o.division_code) for o in organisations)
     ]
@@ -207,6 +226,8 @@ def _user_form(
         "admin/user_form.html",
         {
             "form": form,
+            "unit_q": unit_q,
+            "more_units": more,
             "errors": errors or {},
             "general": general,
             "labels": FIELD_LABELS,
@@ -219,8 +240,13 @@ def _user_form(
 
 
 @pages.get("/new")
-def new_user_page(request: Request, platform: PlatformDep, actor: StaffDep) -> Response:
-    return _user_form(request, platform, actor, form={"roles": []})
+def new_user_page(
+    request: Request,
+    platform: PlatformDep,
+    actor: StaffDep,
+    unit_q: Annotated[str, Query(max_length=60)] = "",
+) -> Response:
+    return _user_form(request, platform, actor, form={"roles": []}, unit_q=unit_q)
 
 
 @pages.post("")
@@ -233,6 +259,7 @@ def create_user_page(
     organisation_id: Annotated[str, Form(max_length=20)] = "",
     password: Annotated[str, Form(max_length=256)] = "",
     roles: Annotated[list[str] | None, Form()] = None,
+    unit_q: Annotated[str, Form(max_length=60)] = "",
 ) -> Response:
     form: dict[str, Any] = {
         "username": username,
@@ -240,9 +267,8 @@ def create_user_page(
         "organisation_id": organisation_id,
         "roles": roles or [],
     }
-    values = {**form, "password": password or None}
-    if not organisation_id:
-        del values["organisation_id"]  # reported as missing, not as "not a number"
+    # An empty field counts as not given: a blank required field reads "required", not "wrong format".
+    values = {k: v for k, v in {**form, "password": password}.items() if v != ""}
     try:
         cmd = identity.CreateStaffUser.model_validate(values)
         with platform.uow() as uow:
@@ -251,7 +277,14 @@ def create_user_page(
         errors, general = form_problems(exc)
         status = exc.http_status if isinstance(exc, WanshiError) else 422
         return _user_form(
-            request, platform, actor, form=form, errors=errors, general=general, status_code=status
+            request,
+            platform,
+            actor,
+            form=form,
+            unit_q=unit_q,
+            errors=errors,
+            general=general,
+            status_code=status,
         )
     return _back_to_list(created.username, 1, "created")
 
@@ -366,6 +399,15 @@ def _staff_stats(platform: Platform, actor: Actor) -> list[Stat]:
     return [Stat("工作人员账号", total)]
 
 
-admin_sections = [AdminSection("/admin/users", "用户与角色", 30, policies.can_view_staff, _staff_stats)]
+admin_sections = [
+    AdminSection(
+        "/admin/users",
+        "用户与角色",
+        30,
+        policies.can_view_staff,
+        description="工作人员账号，角色的授予与收回，密码重置。",
+        stats=_staff_stats,
+    )
+]
 
 routers = [pages, users_api]
