@@ -29,11 +29,16 @@ EVERY_ROLE = Actor(
 
 
 def _template_msgids() -> set[str]:
-    folder = resources.files("wanshi.web") / "templates" / "admin"
+    """Every template of every context, not only the admin area's."""
     found = set()
-    for path in folder.iterdir():
-        for double, single in MSGID.findall(path.read_text(encoding="utf-8")):
-            found.add(double or single)
+    pending = [resources.files("wanshi.web") / "templates"]
+    while pending:
+        for path in pending.pop().iterdir():
+            if path.is_dir():
+                pending.append(path)
+            elif path.name.endswith(".html"):
+                for double, single in MSGID.findall(path.read_text(encoding="utf-8")):
+                    found.add(double or single)
     return found
 
 

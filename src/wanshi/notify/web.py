@@ -12,8 +12,10 @@ from starlette.responses import RedirectResponse, Response
 from wanshi.bootstrap import Platform
 from wanshi.kernel.actor import Actor
 from wanshi.notify import api as notify
+from wanshi.notify import policies
 from wanshi.web.auth import csrf_protect, get_platform, require_staff
 from wanshi.web.templating import render
+from wanshi.web.web_registry import AdminSection, permitted, render_admin
 
 PAGE = 20
 
@@ -97,8 +99,9 @@ def sandbox_page(
             uow, actor, channel=channel, limit=PAGE + 1, offset=(page - 1) * PAGE
         )
         deliveries = notify.list_deliveries(uow, actor, limit=PAGE)
-    return render(
+    return render_admin(
         request,
+        actor,
         "notify/sandbox.html",
         {
             "sent": sent[:PAGE],
@@ -131,5 +134,15 @@ def mark_read_api(message_id: int, platform: PlatformDep, actor: StaffDep) -> In
     with platform.uow() as uow:
         return _out(notify.mark_read(uow, message_id, actor))
 
+
+admin_sections = [
+    AdminSection(
+        "/admin/notifications",
+        "短信与邮件沙箱",
+        60,
+        permitted(policies.authorise_list_sandbox_messages),
+        description="沙箱网关保留的短信和邮件发件记录，以及投递状态。",
+    )
+]
 
 routers = [pages, json_api]

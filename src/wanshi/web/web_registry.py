@@ -19,7 +19,7 @@ from starlette.responses import HTMLResponse
 
 from wanshi.kernel import clock
 from wanshi.kernel.actor import Actor
-from wanshi.kernel.errors import WanshiError
+from wanshi.kernel.errors import NotAuthenticated, PermissionDenied, WanshiError
 from wanshi.web.errors import field_errors
 from wanshi.web.templating import render
 
@@ -65,6 +65,19 @@ class AdminSection:
     description: str = ""  # a message id
     stats: Callable[[Platform, Actor], list[Stat]] | None = None
     chart: bool = False  # show the stats as a bar chart rather than as figures
+
+
+def permitted(rule: Callable[[Actor], object]) -> Callable[[Actor], bool]:
+    """A navigation predicate from a policy that raises PermissionDenied instead of answering."""
+
+    def allowed(actor: Actor) -> bool:
+        try:
+            rule(actor)
+        except (PermissionDenied, NotAuthenticated):
+            return False
+        return True
+
+    return allowed
 
 
 def visible_admin_sections(actor: Actor) -> list[AdminSection]:

@@ -15,8 +15,9 @@ from wanshi.kernel import clock
 from wanshi.kernel.actor import Actor
 from wanshi.kernel.errors import ValidationFailed
 from wanshi.web.auth import csrf_protect, get_platform, require_staff
-from wanshi.web.templating import render
+from wanshi.web.web_registry import AdminSection, permitted, render_admin
 from wanshi.workdays import api as workdays
+from wanshi.workdays import policies
 
 MAX_SCHEDULE_BYTES = 256 * 1024
 
@@ -44,8 +45,9 @@ def _page(request: Request, platform: Platform, actor: Actor, year: int, **extra
         cal = workdays.load_calendar(uow)
         overrides = workdays.list_overrides(uow, workdays.ListOverrides(year=year), actor)
         schedules = workdays.list_year_schedules(uow, actor)
-    return render(
+    return render_admin(
         request,
+        actor,
         "workdays/calendar.html",
         {
             "year": year,
@@ -158,5 +160,15 @@ def deadline_api(
         warning=limit.warning,
     )
 
+
+admin_sections = [
+    AdminSection(
+        "/admin/calendar",
+        "工作日历",
+        40,
+        permitted(policies.authorise_list_overrides),
+        description="法定节假日与调休，单日调整，导入全年安排。",
+    )
+]
 
 routers = [pages, json_api]
