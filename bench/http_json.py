@@ -59,7 +59,7 @@ INFO = "Wanshi, production settings (access log on)"
 
 @dataclass(frozen=True)
 class Options:
-    rounds: int = 3
+    rounds: int = 5
     duration: int = 10
     warmup: int = 3
     threads: int = 1

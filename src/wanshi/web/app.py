@@ -56,6 +56,9 @@ def create_app(platform: Platform) -> FastAPI:
         redoc_url=None,
         openapi_url="/api/openapi.json",
         lifespan=lifespan,
+        # Metrics are ours (Prometheus at /metrics); FastAPI's OpenTelemetry hooks would only cost a
+        # provider lookup per request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.platform = platform
     app.state.templates = build_templates(TEMPLATE_PACKAGES)
