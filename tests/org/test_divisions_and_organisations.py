@@ -118,3 +118,11 @@ def test_city_admin_cannot_create_in_another_city_and_duplicates_conflict(platfo
         _create(platform, "合肥市数据资源局", "340100")
     with pytest.raises(ValidationFailed):
         _create(platform, "不存在的局", "349999")
+
+
+def test_another_tenants_organisation_is_not_found_when_updating(platform: Platform) -> None:
+    _load(platform)
+    luyang = _create(platform, "庐阳区数据资源局", "340103")
+    rename = org.UpdateOrganisation(organisation_id=luyang.id, name="改名")
+    with platform.uow() as uow, pytest.raises(NotFound):
+        org.update_organisation(uow, rename, staff("340102", Role.SYS_ADMIN))

@@ -209,9 +209,8 @@ def create_organisation(uow: UnitOfWork, cmd: CreateOrganisation, actor: Actor) 
 
 
 def update_organisation(uow: UnitOfWork, cmd: UpdateOrganisation, actor: Actor) -> Organisation:
-    current = repository.get_organisation(uow.session, cmd.organisation_id)
-    if current is None:
-        raise NotFound("组织不存在")
+    # Another tenant's organisation answers "not found", as reading it would: existence is not disclosed.
+    current = get_organisation(uow, cmd.organisation_id, actor)
     uow.authorize(
         policies.can_manage_organisation(actor, current.division_code),
         actor,
