@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from wanshi.config import Settings
+from wanshi.datahub.store import ParquetDuckDBStore
 from wanshi.identity.api import IdentityService, Passwords
 from wanshi.infra.db import create_db_engine, make_session_factory
 from wanshi.infra.files import FileStore
@@ -47,6 +48,7 @@ class Platform:
     session_factory: sessionmaker[Session]
     identity: IdentityService
     files: FileStore
+    datastore: ParquetDuckDBStore
     jobs: JobRegistry = field(default_factory=JobRegistry)
 
     def uow(self) -> UnitOfWork:
@@ -91,6 +93,11 @@ def build_platform(settings: Settings) -> Platform:
         session_factory=make_session_factory(engine),
         identity=identity,
         files=FileStore.from_settings(settings),
+        datastore=ParquetDuckDBStore(
+            settings.resolved_datahub_dir,
+            threads=settings.datahub_threads or None,
+            memory_limit=settings.datahub_memory_limit,
+        ),
     )
     for register in _registrars():
         register(platform)

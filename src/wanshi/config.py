@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     email_gateway: Literal["sandbox"] = "sandbox"
     ticket_reminder_days: int = Field(default=2, ge=0)
 
+    datahub_dir: Path | None = None
+    datahub_threads: int = Field(default=0, ge=0)
+    datahub_memory_limit: str = "2GB"
+
     backup_dir: Path | None = None
     pg_dump_path: str = "pg_dump"
     pg_restore_path: str = "pg_restore"
@@ -112,6 +116,10 @@ class Settings(BaseSettings):
     @property
     def resolved_files_dir(self) -> Path:
         return self.files_dir or self.data_dir / "files"
+
+    @property
+    def resolved_datahub_dir(self) -> Path:
+        return self.datahub_dir or self.data_dir / "datahub"
 
     @property
     def resolved_backup_dir(self) -> Path:

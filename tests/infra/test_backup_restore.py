@@ -6,10 +6,12 @@ import io
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 from sqlalchemy import Engine, select
 
 from wanshi.bootstrap import Platform
+from wanshi.datahub.store import ParquetDuckDBStore
 from wanshi.infra import backup
 from wanshi.infra.db import create_db_engine
 from wanshi.kernel import clock
@@ -52,11 +54,13 @@ def test_backup_then_restore_into_an_empty_database_is_identical(
     platform: Platform, empty_database_url: str, tmp_path: Path
 ) -> None:
     _some_data(platform)
+    platform.datastore.write_batch("population", "b1", pa.table({"id": [1, 2], "name": ["张三", "李四"]}))
     before = _snapshot(platform.engine)
     result = backup.backup(
         platform.engine,
         platform.settings.resolved_files_dir,
         tmp_path / "backups",
+        datahub_dir=platform.settings.resolved_datahub_dir,
         revision=None,
         at=clock.now(),
     )
@@ -64,8 +68,13 @@ def test_backup_then_restore_into_an_empty_database_is_identical(
     target = create_db_engine(empty_database_url)
     restored_files = tmp_path / "restored-files"
     try:
-        backup.restore(target, restored_files, result.path)
+        backup.restore(target, restored_files, result.path, datahub_dir=tmp_path / "restored-datahub")
         assert _snapshot(target) == before
+        restored_store = ParquetDuckDBStore(tmp_path / "restored-datahub")
+        assert restored_store.query("SELECT name FROM population ORDER BY id").to_pylist() == [
+            {"name": "张三"},
+            {"name": "李四"},
+        ]
         assert sorted(p.name for p in restored_files.rglob("*") if p.is_file()) == sorted(
             p.name for p in platform.settings.resolved_files_dir.rglob("*") if p.is_file()
         )

@@ -1,7 +1,8 @@
 """Backup and restore (IN-2, 等保 备份恢复): the database and the file store, with a manifest.
 
 A backup is a folder: manifest.json (what, when, schema revision, checksums), database.sqlite3 or
-database.pgdump, and files/ (the content-addressed blobs, hard-linked where the filesystem allows).
+database.pgdump, files/ (the content-addressed blobs) and datahub/ (the analytical store's Parquet batches),
+hard-linked where the filesystem allows.
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ def libpq_url(url: str) -> str:
 def _copy_files(source: Path, dest: Path, progress: Progress | None) -> int:
     if not source.exists():
         return 0
-    blobs = [p for p in source.rglob("*") if p.is_file()]
+    # Names starting with a dot are writes in progress (temporary files): never part of a backup.
+    blobs = [p for p in source.rglob("*") if p.is_file() and not p.name.startswith(".")]
     for index, blob in enumerate(blobs, start=1):
         target = dest / blob.relative_to(source)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -70,6 +72,7 @@ def backup(
     files_dir: Path,
     dest_root: Path,
     *,
+    datahub_dir: Path | None = None,
     revision: str | None,
     at: datetime,
     pg_dump: str = "pg_dump",
@@ -102,6 +105,9 @@ def backup(
             capture_output=True,
         )
     count = _copy_files(files_dir, dest / "files", progress)
+    if datahub_dir is not None:
+        # Batch files are replaced by rename, never rewritten in place, so a hard link is a stable copy.
+        _copy_files(datahub_dir, dest / "datahub", progress)
     manifest = {
         "format": 1,
         "created_at": at.isoformat(),
@@ -132,6 +138,7 @@ def restore(
     files_dir: Path,
     source: Path,
     *,
+    datahub_dir: Path | None = None,
     force: bool = False,
     pg_restore: str = "pg_restore",
     progress: Progress | None = None,
@@ -161,4 +168,6 @@ def restore(
         engine.dispose()
         subprocess.run([*args, str(database)], check=True, capture_output=True)  # noqa: S603
     _copy_files(source / "files", files_dir, progress)
+    if datahub_dir is not None:
+        _copy_files(source / "datahub", datahub_dir, progress)
     return manifest

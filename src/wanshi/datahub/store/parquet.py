@@ -1,0 +1,100 @@
+"""DuckDB over Parquet: one folder per dataset, one Hive-style folder per batch, written atomically.
+
+Layout: <root>/<dataset>/batch=<id>/data.parquet — DuckDB reads the batch id back as a column.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from wanshi.datahub.store.base import check_batch, check_dataset
+
+DATA_FILE = "data.parquet"
+
+
+class ParquetDuckDBStore:
+    def __init__(self, root: Path, *, threads: int | None = None, memory_limit: str = "2GB") -> None:
+        self.root = root
+        self.threads = threads or os.cpu_count() or 1
+        self.memory_limit = memory_limit
+        self._lock = threading.Lock()
+
+    def _folder(self, dataset: str) -> Path:
+        return self.root / check_dataset(dataset)
+
+    def _file(self, dataset: str, batch_id: str) -> Path:
+        return self._folder(dataset) / f"batch={check_batch(batch_id)}" / DATA_FILE
+
+    def write_batch(self, dataset: str, batch_id: str, rows: pa.Table) -> int:
+        target = self._file(dataset, batch_id)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        try:
+            pq.write_table(rows, temporary, compression="zstd")
+            with temporary.open("rb+") as handle:
+                os.fsync(handle.fileno())
+            # rename() is atomic: readers see the old batch or the new one, never half of either.
+            temporary.replace(target)
+        finally:
+            temporary.unlink(missing_ok=True)
+        return int(rows.num_rows)
+
+    def delete_batch(self, dataset: str, batch_id: str) -> bool:
+        target = self._file(dataset, batch_id)
+        if not target.exists():
+            return False
+        target.unlink()
+        return True
+
+    def batches(self, dataset: str) -> list[str]:
+        folder = self._folder(dataset)
+        if not folder.exists():
+            return []
+        return sorted(p.parent.name[len("batch=") :] for p in folder.glob(f"batch=*/{DATA_FILE}"))
+
+    def datasets(self) -> list[str]:
+        if not self.root.exists():
+            return []
+        return sorted(
+            p.name for p in self.root.iterdir() if p.is_dir() and any(p.glob(f"batch=*/{DATA_FILE}"))
+        )
+
+    def count(self, dataset: str) -> int:
+        files = self._files(dataset)
+        return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+
+    def _files(self, dataset: str) -> list[Path]:
+        folder = self._folder(dataset)
+        return sorted(folder.glob(f"batch=*/{DATA_FILE}")) if folder.exists() else []
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """A fresh in-memory DuckDB connection with a view per dataset (the batch column included)."""
+        conn = duckdb.connect(config={"threads": self.threads, "memory_limit": self.memory_limit})
+        for name in self.datasets():
+            pattern = str(self._folder(name) / "batch=*" / DATA_FILE).replace("'", "''")
+            # Dataset names are checked against DATASET_NAME and the path is quoted: no injection.
+            conn.execute(
+                f"CREATE VIEW \"{name}\" AS SELECT * FROM read_parquet('{pattern}', "  # noqa: S608
+                "hive_partitioning = true, union_by_name = true)"
+            )
+        return conn
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
+        with self._lock:
+            conn = self.connect()
+            try:
+                return conn.execute(sql, list(params)).to_arrow_table()
+            finally:
+                conn.close()
+
+    def drop(self, dataset: str) -> None:
+        shutil.rmtree(self._folder(dataset), ignore_errors=True)
