@@ -18,6 +18,8 @@ TABLE_MODULES = [
     "wanshi.workdays.tables",
     "wanshi.notify.tables",
     "wanshi.tickets.tables",
+    "wanshi.datahub.catalogue.tables",
+    "wanshi.datahub.ingest.tables",
 ]
 
 
