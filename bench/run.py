@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bench import http_json
+from bench import http_json, ingest, quality
 from bench.common import REPO, BenchError, Report, exit_cleanly_on_sigterm, utc_now
 
 DOC = REPO / "docs" / "benchmarks.md"
@@ -27,6 +27,8 @@ class Benchmark:
 # Add new benchmarks here (see bench/README.md).
 BENCHMARKS = [
     Benchmark(http_json.TITLE, "bench.http_json", http_json.report),
+    Benchmark(quality.TITLE, "bench.quality", quality.report),
+    Benchmark(ingest.TITLE, "bench.ingest", ingest.report),
 ]
 
 HEADER = """# Benchmarks

@@ -15,6 +15,8 @@ from rich.table import Table
 
 from wanshi.bootstrap import Platform, build_platform, migrate_database
 from wanshi.config import get_settings
+from wanshi.datahub.datagen.cli import app as datagen_app
+from wanshi.datahub.ingest.cli import app as ingest_app
 from wanshi.infra import audit, backup
 from wanshi.infra.logging import configure_logging
 from wanshi.infra.migrations import head_revision
@@ -33,6 +35,8 @@ app.add_typer(pack_app, name="pack")
 app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
 app.add_typer(divisions_app, name="divisions")
+app.add_typer(datagen_app, name="datagen")
+app.add_typer(ingest_app, name="ingest")
 
 console = Console(stderr=True)
 DEFAULT_PACK = Path("packs/anhui")

@@ -38,6 +38,7 @@ WEB_MODULES: list[str] = [
     "wanshi.audit.web",
     "wanshi.ops.web",
     "wanshi.tickets.web",
+    "wanshi.datahub.catalogue.web",
 ]
 
 

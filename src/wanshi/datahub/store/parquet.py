@@ -92,7 +92,8 @@ class ParquetDuckDBStore:
         with self._lock:
             conn = self.connect()
             try:
-                return conn.execute(sql, list(params)).to_arrow_table()
+                # sql() builds the Arrow table directly; an execute() result would be copied once more.
+                return conn.sql(sql, params=list(params) or None).to_arrow_table()
             finally:
                 conn.close()
 

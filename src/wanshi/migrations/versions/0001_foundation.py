@@ -1,9 +1,9 @@
-"""Foundation: audit chain, outbox and jobs, files, divisions and organisations,
-staff accounts, working days, notifications, tickets.
+"""Foundation and the data centre's first tables: audit chain, outbox and jobs, files, divisions and
+organisations, staff accounts, working days, notifications, tickets, data catalogue, ingest bookkeeping.
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-29 03:33:59.829825
+Create Date: 2026-11-29 04:44:51.000916
 """
 
 from __future__ import annotations
@@ -20,6 +20,89 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "catalogue_resource",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("code", sa.String(length=20), nullable=False),
+        sa.Column("top_class", sa.String(length=1), nullable=False),
+        sa.Column("provider_organisation_id", sa.BigInteger(), nullable=False),
+        sa.Column("provider_code", sa.String(length=40), server_default="", nullable=False),
+        sa.Column("division_code", sa.String(length=6), nullable=False),
+        sa.Column("state", sa.String(length=20), nullable=False),
+        sa.Column("published_version", sa.Integer(), nullable=True),
+        sa.Column("working_version", sa.Integer(), nullable=True),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("share_type", sa.String(length=20), nullable=False),
+        sa.Column("open_type", sa.String(length=20), nullable=False),
+        sa.Column("withdrawn_reason", sa.Text(), server_default="", nullable=False),
+        sa.Column("created_by", sa.String(length=120), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("lock", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_catalogue_resource")),
+        sa.UniqueConstraint("code", name=op.f("uq_catalogue_resource_code")),
+    )
+    with op.batch_alter_table("catalogue_resource", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_catalogue_resource_division_code_state", ["division_code", "state"], unique=False
+        )
+        batch_op.create_index(
+            "ix_catalogue_resource_provider_organisation_id", ["provider_organisation_id"], unique=False
+        )
+
+    op.create_table(
+        "datahub_load",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("dataset", sa.String(length=63), nullable=False),
+        sa.Column("source", sa.String(length=500), nullable=False),
+        sa.Column("format", sa.String(length=20), nullable=False),
+        sa.Column("content_hash", sa.String(length=64), nullable=False),
+        sa.Column("load_key", sa.String(length=64), nullable=False),
+        sa.Column("encoding", sa.String(length=40), server_default="", nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("rows_read", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("rows_stored", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("rows_quarantined", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("rows_duplicate", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("chunks", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("error", sa.Text(), server_default="", nullable=False),
+        sa.Column("division_code", sa.String(length=12), server_default="", nullable=False),
+        sa.Column("created_by", sa.String(length=120), nullable=False),
+        sa.Column("created_by_kind", sa.String(length=20), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_datahub_load")),
+        sa.UniqueConstraint("load_key", name="uq_datahub_load_load_key"),
+    )
+    with op.batch_alter_table("datahub_load", schema=None) as batch_op:
+        batch_op.create_index("ix_datahub_load_dataset_started_at", ["dataset", "started_at"], unique=False)
+
+    op.create_table(
+        "datahub_push",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("dataset", sa.String(length=63), nullable=False),
+        sa.Column("idempotency_key", sa.String(length=200), nullable=False),
+        sa.Column("content_hash", sa.String(length=64), nullable=False),
+        sa.Column("load_id", sa.BigInteger(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_datahub_push")),
+        sa.UniqueConstraint("dataset", "idempotency_key", name="uq_datahub_push_key"),
+    )
+    op.create_table(
+        "datahub_watermark",
+        sa.Column("source_key", sa.String(length=64), nullable=False),
+        sa.Column("dataset", sa.String(length=63), nullable=False),
+        sa.Column("column_name", sa.String(length=120), nullable=False),
+        sa.Column("value", sa.String(length=120), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("source_key", name=op.f("pk_datahub_watermark")),
+    )
     op.create_table(
         "infra_audit_entry",
         sa.Column(
@@ -292,6 +375,59 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("year", name=op.f("pk_workdays_year_schedule")),
     )
     op.create_table(
+        "catalogue_event",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("resource_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("version_number", sa.Integer(), nullable=True),
+        sa.Column("division_code", sa.String(length=6), nullable=False),
+        sa.Column("kind", sa.String(length=30), nullable=False),
+        sa.Column("from_state", sa.String(length=20), server_default="", nullable=False),
+        sa.Column("to_state", sa.String(length=20), server_default="", nullable=False),
+        sa.Column("actor", sa.String(length=120), nullable=False),
+        sa.Column("actor_kind", sa.String(length=20), nullable=False),
+        sa.Column("actor_user_id", sa.BigInteger(), nullable=True),
+        sa.Column("note", sa.Text(), server_default="", nullable=False),
+        sa.Column("detail", sa.JSON(), nullable=False),
+        sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["resource_id"],
+            ["catalogue_resource.id"],
+            name=op.f("fk_catalogue_event_resource_id_catalogue_resource"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_catalogue_event")),
+    )
+    with op.batch_alter_table("catalogue_event", schema=None) as batch_op:
+        batch_op.create_index("ix_catalogue_event_resource_id_id", ["resource_id", "id"], unique=False)
+
+    op.create_table(
+        "catalogue_version",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("resource_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("number", sa.Integer(), nullable=False),
+        sa.Column("division_code", sa.String(length=6), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("metadata", sa.JSON(), nullable=False),
+        sa.Column("mount", sa.JSON(), nullable=True),
+        sa.Column("created_by", sa.String(length=120), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("reviewed_by", sa.String(length=120), server_default="", nullable=False),
+        sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("review_note", sa.Text(), server_default="", nullable=False),
+        sa.ForeignKeyConstraint(
+            ["resource_id"],
+            ["catalogue_resource.id"],
+            name=op.f("fk_catalogue_version_resource_id_catalogue_resource"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_catalogue_version")),
+        sa.UniqueConstraint("resource_id", "number", name=op.f("uq_catalogue_version_resource_id_number")),
+    )
+    op.create_table(
         "infra_file",
         sa.Column(
             "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
@@ -461,6 +597,11 @@ def downgrade() -> None:
         batch_op.drop_index("ix_infra_file_blob_sha256")
 
     op.drop_table("infra_file")
+    op.drop_table("catalogue_version")
+    with op.batch_alter_table("catalogue_event", schema=None) as batch_op:
+        batch_op.drop_index("ix_catalogue_event_resource_id_id")
+
+    op.drop_table("catalogue_event")
     op.drop_table("workdays_year_schedule")
     op.drop_table("workdays_revision")
     op.drop_table("workdays_override")
@@ -513,3 +654,14 @@ def downgrade() -> None:
         batch_op.drop_index("ix_infra_audit_entry_action")
 
     op.drop_table("infra_audit_entry")
+    op.drop_table("datahub_watermark")
+    op.drop_table("datahub_push")
+    with op.batch_alter_table("datahub_load", schema=None) as batch_op:
+        batch_op.drop_index("ix_datahub_load_dataset_started_at")
+
+    op.drop_table("datahub_load")
+    with op.batch_alter_table("catalogue_resource", schema=None) as batch_op:
+        batch_op.drop_index("ix_catalogue_resource_provider_organisation_id")
+        batch_op.drop_index("ix_catalogue_resource_division_code_state")
+
+    op.drop_table("catalogue_resource")

@@ -1,0 +1,482 @@
+"""Aggregation (归集) use cases: load a file, accept a pushed batch, pull from a database.
+
+Exactly-once without a distributed transaction: a load's identity (``load_key``) is fixed before the first
+row is read, chunk ``k`` of the load is written to the store as batch ``<key>-k`` (an atomic write that
+replaces a batch of the same id), and the load record in the main database turns ``complete`` only after
+the last chunk. A load that dies half-way is simply run again: it finds its record unfinished, rewrites the
+chunks it had written (identically: same rows, same batch ids, the same load time from the record) and
+finishes. A complete load met again adds nothing. Exact duplicate lines inside one source are stored once
+and counted as ``duplicate``.
+
+Each use case commits twice: when the load starts (so that a crash leaves a visible ``running`` record)
+and when it ends (counts, status, audit entry). Bulk rows never pass through the main database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from wanshi.datahub.ingest import policies, repository
+from wanshi.datahub.ingest.domain import (
+    QUARANTINE_SUFFIX,
+    FieldMapping,
+    Load,
+    LoadCounts,
+    LoadStatus,
+    SourceFormat,
+    TargetSchema,
+    batch_id,
+    batch_prefix,
+    load_key,
+)
+from wanshi.datahub.ingest.readers import CHUNK_ROWS, content_hash, guess_format, open_source, records_table
+from wanshi.datahub.ingest.transform import Deduplicator, Lineage, transform_chunk
+from wanshi.datahub.store import DatasetStore
+from wanshi.datahub.store.base import check_dataset
+from wanshi.infra.uow import UnitOfWork
+from wanshi.kernel import clock
+from wanshi.kernel.actor import Actor
+from wanshi.kernel.errors import Conflict, NotFound, ValidationFailed
+
+MAX_PUSH_RECORDS = 100_000
+# Chunks in flight at once: each holds about a chunk of raw and typed columns in memory.
+MAX_WORKERS = 4
+ERROR_MAX = 2000
+
+Progress = Callable[[LoadCounts], None]
+
+
+@dataclass(frozen=True)
+class LoadFile:
+    path: Path
+    dataset: str
+    schema: TargetSchema
+    mapping: FieldMapping = field(default_factory=FieldMapping)
+    # What lineage names as the source (a URL the file came from); the file name by default.
+    source: str = ""
+    format: SourceFormat | None = None
+    # Force an encoding instead of detecting it (CSV and JSON Lines).
+    encoding: str | None = None
+    chunk_rows: int = CHUNK_ROWS
+
+
+@dataclass(frozen=True)
+class PushBatch:
+    dataset: str
+    schema: TargetSchema
+    idempotency_key: str
+    records: tuple[dict[str, Any], ...]
+    mapping: FieldMapping = field(default_factory=FieldMapping)
+    source: str = "api"
+
+
+@dataclass(frozen=True)
+class PullDatabase:
+    dataset: str
+    schema: TargetSchema
+    url: str
+    query: str
+    watermark_column: str
+    mapping: FieldMapping = field(default_factory=FieldMapping)
+    chunk_rows: int = CHUNK_ROWS
+
+
+@dataclass(frozen=True)
+class _Recipe:
+    dataset: str
+    schema: TargetSchema
+    mapping: FieldMapping
+    source: str
+    format: SourceFormat
+    content_hash: str
+    key: str
+    encoding: str
+
+
+def quarantine_dataset(dataset: str) -> str:
+    return f"{dataset}{QUARANTINE_SUFFIX}"
+
+
+def load_file(
+    uow: UnitOfWork, store: DatasetStore, cmd: LoadFile, actor: Actor, *, progress: Progress | None = None
+) -> Load:
+    uow.authorize(
+        policies.can_load_file(actor),
+        actor,
+        "datahub.load_file",
+        object_type="dataset",
+        object_id=cmd.dataset,
+    )
+    check_dataset(cmd.dataset)
+    if not cmd.path.is_file():
+        raise NotFound(f"找不到文件 {cmd.path}")
+    fmt = cmd.format or guess_format(cmd.path)
+    digest = content_hash(cmd.path)
+    opened = open_source(cmd.path, fmt, encoding=cmd.encoding, chunk_rows=cmd.chunk_rows)
+    recipe = _Recipe(
+        dataset=cmd.dataset,
+        schema=cmd.schema,
+        mapping=cmd.mapping,
+        source=cmd.source or cmd.path.name,
+        format=fmt,
+        content_hash=digest,
+        key=load_key(digest, cmd.dataset, cmd.schema, cmd.mapping),
+        encoding=opened.encoding,
+    )
+    return _run(uow, store, recipe, opened.chunks, actor, progress)
+
+
+def push_batch(uow: UnitOfWork, store: DatasetStore, cmd: PushBatch, actor: Actor) -> Load:
+    """A batch of JSON records pushed by a department's system. The same idempotency key with the same
+    records answers the first load again; with different records it is refused."""
+    uow.authorize(
+        policies.can_push_batch(actor),
+        actor,
+        "datahub.push_batch",
+        object_type="dataset",
+        object_id=cmd.dataset,
+    )
+    check_dataset(cmd.dataset)
+    if not cmd.idempotency_key or len(cmd.idempotency_key) > 200:
+        raise ValidationFailed("幂等键须为1–200个字符", field="idempotency_key")
+    if not cmd.records or len(cmd.records) > MAX_PUSH_RECORDS:
+        raise ValidationFailed(f"每批须有1–{MAX_PUSH_RECORDS}条记录", field="records")
+    body = json.dumps(cmd.records, ensure_ascii=False, sort_keys=True, default=str)
+    digest = hashlib.sha256(body.encode()).hexdigest()
+    known = repository.get_push(uow.session, cmd.dataset, cmd.idempotency_key)
+    if known is not None and known[0] != digest:
+        raise Conflict("该幂等键已用于另一批数据", field="idempotency_key")
+    recipe = _Recipe(
+        dataset=cmd.dataset,
+        schema=cmd.schema,
+        mapping=cmd.mapping,
+        source=cmd.source,
+        format=SourceFormat.PUSH,
+        content_hash=digest,
+        # The key, not only the content: two pushes of equal records under two keys are two deliveries.
+        key=load_key(f"push\n{cmd.idempotency_key}\n{digest}", cmd.dataset, cmd.schema, cmd.mapping),
+        encoding="json",
+    )
+
+    def remember(session: Session, _load: Load) -> None:
+        if repository.get_push(session, cmd.dataset, cmd.idempotency_key) is None:
+            repository.add_push(session, cmd.dataset, cmd.idempotency_key, digest, _load.id, clock.now())
+
+    records = list(cmd.records)
+    chunks = (records_table(records[i : i + CHUNK_ROWS]) for i in range(0, len(records), CHUNK_ROWS))
+    return _run(uow, store, recipe, chunks, actor, None, remember)
+
+
+def pull_database(
+    uow: UnitOfWork, store: DatasetStore, cmd: PullDatabase, actor: Actor, *, progress: Progress | None = None
+) -> Load:
+    """Rows of a department database newer than the last watermark pulled from it.
+
+    The watermark moves in the same transaction that completes the load, so a pull that dies is re-run from
+    the same watermark under the same load key and rewrites its batches.
+    """
+    uow.authorize(
+        policies.can_pull_database(actor),
+        actor,
+        "datahub.pull_database",
+        object_type="dataset",
+        object_id=cmd.dataset,
+    )
+    check_dataset(cmd.dataset)
+    column = cmd.watermark_column
+    if not column.replace("_", "").isalnum():
+        raise ValidationFailed("水位列名只能包含字母、数字和下划线", field="watermark_column")
+    safe_url = make_url(cmd.url).render_as_string(hide_password=True)
+    source_key = hashlib.sha256(f"{cmd.dataset}\n{safe_url}\n{cmd.query}\n{column}".encode()).hexdigest()
+    last = repository.get_watermark(uow.session, source_key)
+    digest = hashlib.sha256(f"pull\n{source_key}\n{last}".encode()).hexdigest()
+    # An interrupted pull from this watermark is resumed under its own key (its batches are rewritten);
+    # otherwise every pull is a new load, even one that finds the same watermark as a pull that found nothing.
+    interrupted = repository.unfinished(uow.session, cmd.dataset, digest)
+    uow.session.rollback()
+    key = (
+        interrupted.load_key
+        if interrupted
+        else load_key(f"{digest}\n{clock.now().isoformat()}", cmd.dataset, cmd.schema, cmd.mapping)
+    )
+    recipe = _Recipe(
+        dataset=cmd.dataset,
+        schema=cmd.schema,
+        mapping=cmd.mapping,
+        source=safe_url,
+        format=SourceFormat.DATABASE,
+        content_hash=digest,
+        key=key,
+        encoding="database",
+    )
+    highest: list[Any] = []
+
+    def rows() -> Iterator[pa.Table]:
+        engine = create_engine(cmd.url)
+        where = f"WHERE q.{column} > :watermark " if last is not None else ""
+        # The caller's query is the department's own SQL, run with its own credentials (system actor only).
+        sql = text(f"SELECT * FROM ({cmd.query}) AS q {where}ORDER BY q.{column}")  # noqa: S608
+        try:
+            with engine.connect() as conn:
+                result = conn.execution_options(stream_results=True).execute(
+                    sql, {"watermark": last} if last is not None else {}
+                )
+                names = list(result.keys())
+                for part in result.partitions(cmd.chunk_rows):
+                    records = [dict(zip(names, row, strict=True)) for row in part]
+                    highest.append(records[-1][column])
+                    yield records_table(records)
+        finally:
+            engine.dispose()
+
+    def advance(session: Session, _load: Load) -> None:
+        if highest:
+            value = highest[-1]
+            shown = value.isoformat(sep=" ") if hasattr(value, "isoformat") else str(value)
+            repository.set_watermark(session, source_key, cmd.dataset, column, shown, clock.now())
+
+    return _run(uow, store, recipe, rows(), actor, progress, advance)
+
+
+def get_load(uow: UnitOfWork, load_id: int, actor: Actor) -> Load:
+    uow.authorize(policies.can_list_loads(actor), actor, "datahub.get_load", object_id=load_id)
+    found = repository.get(uow.session, load_id)
+    if found is None:
+        raise NotFound("找不到该归集记录")
+    return found
+
+
+def list_loads(
+    uow: UnitOfWork, actor: Actor, *, dataset: str | None = None, limit: int = 50, offset: int = 0
+) -> list[Load]:
+    uow.authorize(policies.can_list_loads(actor), actor, "datahub.list_loads")
+    return repository.list_loads(uow.session, dataset, max(1, min(limit, 200)), max(0, offset))
+
+
+def _add_load(uow: UnitOfWork, values: dict[str, Any]) -> int:
+    try:
+        return repository.add(uow.session, values)
+    except IntegrityError:
+        # Another process started the same load between our look-up and our insert.
+        uow.rollback()
+        raise Conflict("同一批数据正在由另一进程归集，请稍后查看结果") from None
+
+
+def _start(uow: UnitOfWork, recipe: _Recipe, actor: Actor) -> Load:
+    existing = repository.get_by_key(uow.session, recipe.key, lock=True)
+    if existing is not None and existing.status is LoadStatus.COMPLETE:
+        uow.audit(
+            actor,
+            "datahub.load_repeated",
+            object_type="datahub_load",
+            object_id=existing.id,
+            detail={"dataset": recipe.dataset, "source": recipe.source},
+        )
+        uow.commit()
+        return replace(existing, repeated=True)
+    if existing is not None:
+        repository.restart(uow.session, existing.id, recipe.source, recipe.encoding)
+        started = replace(existing, status=LoadStatus.RUNNING, source=recipe.source, encoding=recipe.encoding)
+    else:
+        now = clock.now()
+        new_id = _add_load(
+            uow,
+            {
+                "dataset": recipe.dataset,
+                "source": recipe.source[:500],
+                "format": recipe.format.value,
+                "content_hash": recipe.content_hash,
+                "load_key": recipe.key,
+                "encoding": recipe.encoding,
+                "status": LoadStatus.RUNNING.value,
+                "division_code": actor.division_code or "",
+                "created_by": actor.label,
+                "created_by_kind": actor.kind.value,
+                "started_at": now,
+            },
+        )
+        started = Load(
+            id=new_id,
+            dataset=recipe.dataset,
+            source=recipe.source,
+            format=recipe.format,
+            content_hash=recipe.content_hash,
+            load_key=recipe.key,
+            encoding=recipe.encoding,
+            status=LoadStatus.RUNNING,
+            counts=LoadCounts(),
+            started_at=now,
+            finished_at=None,
+            created_by=actor.label,
+        )
+    uow.audit(
+        actor,
+        "datahub.load_started",
+        object_type="datahub_load",
+        object_id=started.id,
+        detail={
+            "dataset": recipe.dataset,
+            "source": recipe.source,
+            "content_hash": recipe.content_hash,
+            "encoding": recipe.encoding,
+            "resumed": existing is not None,
+        },
+    )
+    uow.commit()
+    # The stored time, re-read: a resumed run must stamp rows with exactly the time the first run did.
+    stored = repository.get(uow.session, started.id)
+    uow.session.rollback()
+    return replace(started, started_at=stored.started_at) if stored else started
+
+
+class _Pipeline:
+    """Chunks through dedupe, transform and the store, on all cores, in source order where it matters."""
+
+    def __init__(
+        self, store: DatasetStore, recipe: _Recipe, lineage: Lineage, progress: Progress | None
+    ) -> None:
+        self.store = store
+        self.recipe = recipe
+        self.lineage = lineage
+        self.today = lineage.loaded_at.astimezone(clock.CHINA_TZ).date()
+        self.progress = progress
+        self.quarantine = quarantine_dataset(recipe.dataset)
+        self.columns: dict[str, str | None] = {}
+        self.counts = LoadCounts()
+        self.workers = max(2, min(MAX_WORKERS, os.cpu_count() or 1))
+
+    def _process(self, number: int, raw: pa.Table, keep: npt.NDArray[np.bool_], first_row: int) -> LoadCounts:
+        recipe = self.recipe
+        result = transform_chunk(raw, recipe.schema, self.columns, self.lineage, first_row, keep, self.today)
+        batch = batch_id(recipe.key, number)
+        _put(self.store, recipe.dataset, batch, result.stored)
+        _put(self.store, self.quarantine, batch, result.quarantined)
+        return result.counts
+
+    def run(self, chunks: Iterable[pa.Table]) -> None:
+        dedupe = Deduplicator()
+        written: set[str] = set()
+        try:
+            # Arrow kernels, DuckDB and Parquet writes release the GIL: chunks are hashed, transformed
+            # and written on all cores while this thread reads ahead; only the duplicate bookkeeping
+            # (cheap) runs here, in source order.
+            with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="ingest") as pool:
+                hashing: deque[tuple[int, pa.Table, int, Future[npt.NDArray[np.uint64]]]] = deque()
+                pending: deque[Future[LoadCounts]] = deque()
+
+                def collect(block: bool) -> None:
+                    while hashing and (block or len(hashing) > 1 or hashing[0][3].done()):
+                        number, raw, first_row, hashed = hashing.popleft()
+                        keep = dedupe.keep(hashed.result())
+                        pending.append(pool.submit(self._process, number, raw, keep, first_row))
+                    while pending and (block or len(pending) > self.workers or pending[0].done()):
+                        self.counts = self.counts + pending.popleft().result()
+                        if self.progress is not None:
+                            self.progress(self.counts)
+
+                read = 0
+                for number, raw in enumerate(chunks):
+                    if number == 0:
+                        self.columns = _columns(self.recipe, raw.column_names)
+                    hashing.append((number, raw, read + 1, pool.submit(dedupe.hash, raw)))
+                    written.add(batch_id(self.recipe.key, number))
+                    read += raw.num_rows
+                    collect(block=False)
+                collect(block=True)
+        finally:
+            dedupe.close()
+        # Batches of an earlier attempt that this one did not write (its chunks were cut differently).
+        prefix = batch_prefix(self.recipe.key)
+        for name in (self.recipe.dataset, self.quarantine):
+            for stale in self.store.batches(name):
+                if stale.startswith(prefix) and stale not in written:
+                    self.store.delete_batch(name, stale)
+
+
+def _run(
+    uow: UnitOfWork,
+    store: DatasetStore,
+    recipe: _Recipe,
+    chunks: Iterable[pa.Table],
+    actor: Actor,
+    progress: Progress | None,
+    before_finish: Callable[[Session, Load], None] | None = None,
+) -> Load:
+    started = _start(uow, recipe, actor)
+    if started.repeated:
+        return started
+    pipeline = _Pipeline(store, recipe, Lineage(recipe.source, started.started_at), progress)
+    try:
+        pipeline.run(chunks)
+    except Exception as exc:
+        _fail(uow, started, pipeline.counts, actor, exc)
+        raise
+    counts = pipeline.counts
+    now = clock.now()
+    finished = replace(started, status=LoadStatus.COMPLETE, counts=counts, finished_at=now)
+    repository.finish(uow.session, started.id, LoadStatus.COMPLETE, counts, now)
+    if before_finish is not None:
+        before_finish(uow.session, finished)
+    uow.audit(
+        actor,
+        "datahub.load_completed",
+        object_type="datahub_load",
+        object_id=started.id,
+        detail={
+            "dataset": recipe.dataset,
+            "source": recipe.source,
+            "encoding": recipe.encoding,
+            "read": counts.read,
+            "stored": counts.stored,
+            "quarantined": counts.quarantined,
+            "duplicate": counts.duplicate,
+        },
+    )
+    uow.commit()
+    return finished
+
+
+def _columns(recipe: _Recipe, source_columns: list[str]) -> dict[str, str | None]:
+    columns = recipe.mapping.resolve(recipe.schema, source_columns)
+    absent = [f.label for f in recipe.schema.fields if f.required and columns[f.name] is None]
+    if absent:
+        raise ValidationFailed(f"源数据缺少必填字段的列：{'、'.join(absent)}", field="mapping")
+    return columns
+
+
+def _put(store: DatasetStore, dataset: str, batch: str, rows: pa.Table) -> None:
+    if rows.num_rows:
+        store.write_batch(dataset, batch, rows)
+    else:
+        store.delete_batch(dataset, batch)
+
+
+def _fail(uow: UnitOfWork, started: Load, counts: LoadCounts, actor: Actor, exc: Exception) -> None:
+    uow.rollback()
+    message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+    repository.finish(uow.session, started.id, LoadStatus.FAILED, counts, clock.now(), message[:ERROR_MAX])
+    uow.audit(
+        actor,
+        "datahub.load_failed",
+        object_type="datahub_load",
+        object_id=started.id,
+        outcome="failure",
+        detail={"dataset": started.dataset, "source": started.source, "error": message[:ERROR_MAX]},
+    )
+    uow.commit()

@@ -1,0 +1,546 @@
+"""Evaluate a rule set over a dataset in one streaming pass.
+
+ONE DuckDB query streams the dataset as Arrow record batches: the row key, the columns the per-batch rules
+need, and every rule that needs the whole dataset or SQL casts (unique, referential, ranges and cross-field
+checks over text columns) compiled to an expression that is TRUE when a row fails, FALSE when it passes and
+NULL when the rule does not apply, packed as bits of UBIGINT columns (failed, skipped). Row-local rules on
+well-typed columns (not null, format, code tables, typed ranges, cross-field on a date column, the identifier
+checksums) run on each batch with numpy over the Arrow buffers and Arrow compute: measured 2–6x faster per
+core than the same expressions in DuckDB. Batches are evaluated in threads while DuckDB produces the next,
+so memory is bounded by the batch size, not the dataset (the exception: ``unique`` needs DuckDB's hash
+table of the column's values, which spills to disk under the store's memory limit).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import TypeAlias
+
+import duckdb
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from wanshi.datahub.quality.kernels import credit_code_valid, fixed_width_bytes, null_mask, resident_id_valid
+from wanshi.datahub.quality.rules import (
+    CodeTableRule,
+    CrossFieldRule,
+    FormatRule,
+    IdChecksumRule,
+    NotNullRule,
+    RangeRule,
+    ReferentialRule,
+    Rule,
+    RuleSet,
+    Severity,
+    TimelinessRule,
+    UniqueRule,
+    UsccChecksumRule,
+)
+from wanshi.datahub.store.parquet import ParquetDuckDBStore
+from wanshi.kernel.errors import ValidationFailed
+
+BATCH_ROWS = 1 << 18  # measured: same speed as 1 << 20 with about a third less peak memory
+SAMPLE_SIZE = 20
+_BITS = 64
+# How much a failure of each severity lowers the score; information rules are reported, not scored.
+SEVERITY_WEIGHTS: Mapping[Severity, float] = {"error": 1.0, "warning": 0.5, "info": 0.0}
+
+
+class QualityError(ValidationFailed):
+    code = "quality_check_failed"
+    default_message = "无法执行质量检查"
+
+
+@dataclass(frozen=True)
+class DatasetMetadata:
+    """What the catalogue knows about the newest load, for timeliness rules."""
+
+    last_loaded_at: datetime | None
+    update_cycle: timedelta | None = None
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    rule_id: str
+    kind: str
+    field: str
+    severity: Severity
+    message: str
+    checked: int
+    failed: int
+    sample_keys: tuple[object, ...]
+
+    @property
+    def failure_rate(self) -> float:
+        return self.failed / self.checked if self.checked else 0.0
+
+
+@dataclass(frozen=True)
+class QualityReport:
+    dataset: str
+    rows: int
+    results: tuple[RuleResult, ...]
+    score: float  # 0–100: 100 minus the severity-weighted mean failure rate, in percent
+    seconds: float
+    failures_written: int = 0
+
+    def result(self, rule_id: str) -> RuleResult:
+        return next(r for r in self.results if r.rule_id == rule_id)
+
+
+@dataclass
+class _Tally:
+    checked: int = 0
+    failed: int = 0
+    samples: list[object] = field(default_factory=list)
+
+
+Source: TypeAlias = ParquetDuckDBStore | pa.Table | duckdb.DuckDBPyRelation
+
+
+def check_quality(
+    rule_set: RuleSet,
+    source: Source,
+    *,
+    code_tables: Mapping[str, Sequence[str]] | None = None,
+    references: Mapping[str, pa.Table] | None = None,
+    metadata: DatasetMetadata | None = None,
+    now: datetime | None = None,
+    sample_size: int = SAMPLE_SIZE,
+    batch_rows: int = BATCH_ROWS,
+    failures_store: ParquetDuckDBStore | None = None,
+    failures_dataset: str = "quality_failure",
+    failures_batch: str | None = None,
+    threads: int = 2,
+) -> QualityReport:
+    """Run every rule of ``rule_set`` over its dataset in ``source``.
+
+    ``source`` is the store (the dataset is the view named ``rule_set.dataset``), an Arrow table, or a
+    DuckDB relation. ``code_tables`` resolves ``code_table`` rules' ``table`` (e.g. "division");
+    ``references`` supplies referential rules' datasets when the source is not the store. With
+    ``failures_store`` every failing (rule, key) pair is written there as one batch, for tickets.
+    """
+    started = time.perf_counter()
+    now = now or datetime.now(UTC)
+    with _Executor.open(rule_set.dataset, source, references or {}) as executor:
+        plan = _Plan.build(rule_set, executor.schema(), code_tables or {}, now.date())
+        tallies = {rule.id: _Tally() for rule in rule_set.rules}
+        failures: list[pa.Table] | None = [] if failures_store is not None else None
+        rows = 0
+        # Batches are evaluated in threads (numpy and Arrow compute release the GIL) while DuckDB produces
+        # the next one; at most `threads` batches are in flight, so memory stays bounded.
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            pending: deque[Future[tuple[pa.Array, list[_Outcome]]]] = deque()
+
+            def drain(limit: int) -> None:
+                while len(pending) > limit:
+                    keys, outcomes = pending.popleft().result()
+                    for outcome in outcomes:
+                        _record(outcome, tallies[outcome.rule.id], keys, sample_size, failures)
+
+            for batch in executor.stream(plan.sql, batch_rows):
+                rows += batch.num_rows
+                pending.append(pool.submit(plan.evaluate, batch))
+                drain(threads)
+            drain(0)
+    for rule in rule_set.rules:
+        if isinstance(rule, TimelinessRule):
+            _timeliness(rule, metadata, now, tallies[rule.id])
+    written = 0
+    if failures_store is not None and failures is not None:
+        table = pa.concat_tables(failures) if failures else _FAILURE_SCHEMA.empty_table()
+        written = failures_store.write_batch(
+            failures_dataset, failures_batch or now.strftime("%Y%m%dT%H%M%S"), table
+        )
+    results = tuple(
+        RuleResult(
+            r.id, r.kind, r.field, r.severity, r.message,
+            tallies[r.id].checked, tallies[r.id].failed, tuple(tallies[r.id].samples),
+        )
+        for r in rule_set.rules
+    )  # fmt: skip
+    return QualityReport(
+        rule_set.dataset, rows, results, _score(results), time.perf_counter() - started, written
+    )
+
+
+def _score(results: Sequence[RuleResult]) -> float:
+    weights = [(SEVERITY_WEIGHTS[r.severity], r.failure_rate) for r in results if r.checked]
+    total = sum(w for w, _ in weights)
+    return 100.0 if not total else 100.0 * (1 - sum(w * rate for w, rate in weights) / total)
+
+
+def _timeliness(rule: TimelinessRule, meta: DatasetMetadata | None, now: datetime, tally: _Tally) -> None:
+    max_age = (
+        timedelta(days=rule.max_age_days) if rule.max_age_days else (meta.update_cycle if meta else None)
+    )
+    if meta is None or max_age is None:
+        return  # nothing to judge by: reported as 0 checked rather than guessed
+    tally.checked = 1
+    if meta.last_loaded_at is None or now - meta.last_loaded_at > max_age:
+        tally.failed = 1
+
+
+class _Executor:
+    """Runs SQL in which the dataset is visible under its name, over any of the accepted sources."""
+
+    def __init__(
+        self, dataset: str, conn: duckdb.DuckDBPyConnection | None, relation: duckdb.DuckDBPyRelation | None
+    ) -> None:
+        self.dataset = dataset
+        self._conn = conn
+        self._relation = relation
+
+    @classmethod
+    @contextmanager
+    def open(cls, dataset: str, source: Source, references: Mapping[str, pa.Table]) -> Iterator[_Executor]:
+        if isinstance(source, duckdb.DuckDBPyRelation):
+            if references:
+                raise QualityError("DuckDB 关系作为数据源时，参照数据须在同一连接中", reason="references")
+            yield cls(dataset, None, source)
+            return
+        if isinstance(source, ParquetDuckDBStore):
+            if dataset not in source.datasets():
+                raise QualityError(f"数据集“{dataset}”不存在或没有数据", reason="no_dataset", dataset=dataset)
+            conn = source.connect()
+        else:
+            conn = duckdb.connect()
+            conn.register(dataset, source)
+        try:
+            for name, table in references.items():
+                conn.register(name, table)
+            yield cls(dataset, conn, None)
+        finally:
+            conn.close()
+
+    def _result(self, sql: str) -> duckdb.DuckDBPyRelation:
+        # Relations, not execute(): a DB-API result copies the rows once more on the way to Arrow.
+        result = self._relation.query(self.dataset, sql) if self._relation is not None else None
+        if result is None:
+            assert self._conn is not None
+            result = self._conn.sql(sql)
+        return result
+
+    def schema(self) -> pa.Schema:
+        return self._result(f"SELECT * FROM {_quote(self.dataset)} LIMIT 0").to_arrow_table().schema  # noqa: S608
+
+    def stream(self, sql: str, batch_rows: int) -> Iterator[pa.RecordBatch]:
+        try:
+            yield from self._result(sql).to_arrow_reader(batch_rows)
+        except duckdb.Error as exc:
+            raise QualityError(f"质量检查查询失败：{exc}", reason="query") from exc
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(value: object) -> str:
+    if isinstance(value, date):
+        return f"DATE '{value.isoformat()}'"
+    if isinstance(value, int | float):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+_FAILURE_SCHEMA = pa.schema([("rule_id", pa.string()), ("row_key", pa.string()), ("severity", pa.string())])
+
+
+Mask: TypeAlias = npt.NDArray[np.bool_]
+
+
+@dataclass
+class _Outcome:
+    """One rule over one batch: rows checked and the positions of the failing rows."""
+
+    rule: Rule
+    checked: int
+    failed: npt.NDArray[np.intp]
+
+
+class _Batch:
+    """A record batch with the fixed-width views of its identifier columns, computed once per batch."""
+
+    def __init__(self, batch: pa.RecordBatch) -> None:
+        self.batch = batch
+        self.n = batch.num_rows
+        self._ids: dict[str, tuple[npt.NDArray[np.uint8], Mask]] = {}
+
+    def column(self, name: str) -> pa.Array:
+        return self.batch.column(name)
+
+    def ids(self, name: str) -> tuple[npt.NDArray[np.uint8], Mask]:
+        if name not in self._ids:
+            self._ids[name] = fixed_width_bytes(self.column(name))
+        return self._ids[name]
+
+
+def _outcome(rule: Rule, n: int, fail: Mask, skip: Mask | None = None) -> _Outcome:
+    if skip is None:
+        return _Outcome(rule, n, np.flatnonzero(fail))
+    return _Outcome(rule, n - int(np.count_nonzero(skip)), np.flatnonzero(fail & ~skip))
+
+
+def _bools(array: pa.Array | pa.ChunkedArray) -> Mask:
+    return np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.bool_)
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
+
+
+def _arrow_capable(rule: Rule, types: Mapping[str, pa.DataType]) -> bool:
+    """Whether the rule runs on the Arrow batch (numpy and Arrow compute: measured 2–6x faster per core
+    than the same expression in DuckDB) or needs SQL (whole-dataset rules, casts between types)."""
+    kind = types[rule.field]
+    if isinstance(rule, NotNullRule):
+        return True
+    if isinstance(rule, FormatRule | CodeTableRule):
+        return _is_text(kind)
+    if isinstance(rule, RangeRule):
+        bound = rule.min if rule.min is not None else rule.max
+        return bool(
+            pa.types.is_date32(kind)
+            if isinstance(bound, date)
+            else pa.types.is_integer(kind) or pa.types.is_floating(kind)
+        )
+    if isinstance(rule, CrossFieldRule):
+        other = types[rule.other]
+        return _is_text(kind) and (
+            pa.types.is_date32(other) if rule.check == "id_birth_date" else _is_text(other)
+        )
+    return isinstance(rule, IdChecksumRule | UsccChecksumRule)
+
+
+def _evaluate(rule: Rule, b: _Batch, codes: pa.Array | None, today: date) -> _Outcome:
+    n = b.n
+    if isinstance(rule, IdChecksumRule | UsccChecksumRule):
+        values = b.column(rule.field)
+        if isinstance(rule, IdChecksumRule):
+            valid = resident_id_valid(values, today=today)
+        else:
+            valid = credit_code_valid(values, check_org_code=rule.check_org_code)
+        return _outcome(rule, n, ~valid, null_mask(values) if rule.skip_null and values.null_count else None)
+    values = b.column(rule.field)
+    nulls = null_mask(values) if values.null_count else np.zeros(n, dtype=np.bool_)
+    if isinstance(rule, NotNullRule):
+        if rule.blank_is_null and _is_text(values.type):
+            blank = pc.or_kleene(pc.equal(pc.binary_length(values), 0), pc.utf8_is_space(values))
+            return _outcome(rule, n, nulls | _bools(pc.fill_null(blank, False)))
+        return _outcome(rule, n, nulls)
+    if isinstance(rule, FormatRule):
+        matched = pc.match_substring_regex(values, f"^(?:{rule.pattern})$")
+        return _outcome(rule, n, ~_bools(pc.fill_null(matched, True)), nulls)
+    if isinstance(rule, CodeTableRule):
+        assert codes is not None
+        return _outcome(rule, n, ~_bools(pc.is_in(values, value_set=codes)), nulls)
+    if isinstance(rule, RangeRule):
+        numbers = values.cast(pa.int32()) if pa.types.is_date32(values.type) else values
+        fail = np.zeros(n, dtype=np.bool_)
+        for bound, op in ((rule.min, pc.less), (rule.max, pc.greater)):
+            if bound is not None:
+                limit = (bound - _EPOCH).days if isinstance(bound, date) else bound
+                fail |= _bools(pc.fill_null(op(numbers, limit), False))
+        return _outcome(rule, n, fail, nulls)
+    assert isinstance(rule, CrossFieldRule)
+    matrix, ok = b.ids(rule.field)
+    other = b.column(rule.other)
+    if rule.check == "id_birth_date":
+        digits = np.ascontiguousarray(matrix[:, 6:14].T) - np.uint8(48)
+        ok = ok & (digits.max(axis=0) <= 9)
+        stamp = np.zeros(n, dtype=np.int64)
+        for row in digits:
+            stamp = stamp * 10 + row
+        actual = _yyyymmdd(np.asarray(other.cast(pa.int32()).fill_null(0).to_numpy(), dtype=np.int64))
+        applicable = ok & ~null_mask(other) if other.null_count else ok
+        return _outcome(rule, n, applicable & (stamp != actual), ~applicable)
+    digit = matrix[:, 16] - np.uint8(48)
+    male = _bools(pc.fill_null(pc.equal(other, rule.male), False))
+    female = _bools(pc.fill_null(pc.equal(other, rule.female), False))
+    applicable = ok & (digit <= 9) & (male | female)
+    return _outcome(rule, n, applicable & ((digit % 2 == 1) != male), ~applicable)
+
+
+_EPOCH = date(1970, 1, 1)
+
+
+def _yyyymmdd(days: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Days since 1970-01-01 as YYYYMMDD, in integer arithmetic (H. Hinnant's civil_from_days): several
+    times faster than going through numpy's datetime64 units."""
+    z = days + 719468
+    era = np.floor_divide(z, 146097)
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    day = doy - (153 * mp + 2) // 5 + 1
+    month = np.where(mp < 10, mp + 3, mp - 9)
+    year = yoe + era * 400 + (month <= 2)
+    stamp: npt.NDArray[np.int64] = year * 10000 + month * 100 + day
+    return stamp
+
+
+@dataclass
+class _Plan:
+    sql: str
+    sql_rules: list[Rule]
+    arrow_rules: list[Rule]
+    codes: dict[str, pa.Array]
+    today: date
+    words: int
+
+    @classmethod
+    def build(
+        cls, rule_set: RuleSet, schema: pa.Schema, code_tables: Mapping[str, Sequence[str]], today: date
+    ) -> _Plan:
+        types = {f.name: f.type for f in schema}
+        missing = [
+            (r.id, name)
+            for r in rule_set.rules
+            if not isinstance(r, TimelinessRule)
+            for name in _fields(r)
+            if name not in types
+        ]
+        if rule_set.key not in types:
+            missing.insert(0, ("key", rule_set.key))
+        if missing:
+            rule_id, name = missing[0]
+            raise QualityError(
+                f"数据集“{rule_set.dataset}”没有字段“{name}”（规则“{rule_id}”）",
+                reason="no_field",
+                field=name,
+            )
+        ds = _quote(rule_set.dataset)
+        sql_rules: list[Rule] = []
+        expressions: list[str] = []
+        arrow_rules: list[Rule] = []
+        codes: dict[str, pa.Array] = {}
+        columns: list[str] = []
+        for rule in rule_set.rules:
+            if isinstance(rule, TimelinessRule):
+                continue
+            if isinstance(rule, CodeTableRule):
+                codes[rule.id] = pa.array(_codes(rule, code_tables), pa.string())
+            if _arrow_capable(rule, types):
+                arrow_rules.append(rule)
+                columns += [c for c in _fields(rule) if c not in columns]
+            else:
+                sql_rules.append(rule)
+                expressions.append(_expression(rule, ds, types, codes.get(rule.id)))
+        words = -(-len(expressions) // _BITS)
+        select = [f"{_quote(rule_set.key)} AS __key"]
+        select += [_quote(name) for name in columns if name != "__key"]
+        for word in range(words):
+            chunk = expressions[word * _BITS : (word + 1) * _BITS]
+            select.append(_bits(chunk, "IS TRUE") + f" AS __fail{word}")
+            select.append(_bits(chunk, "IS NULL") + f" AS __skip{word}")
+        sql = f"SELECT {', '.join(select)} FROM {ds}"  # noqa: S608
+        return cls(sql, sql_rules, arrow_rules, codes, today, words)
+
+    def evaluate(self, batch: pa.RecordBatch) -> tuple[pa.Array, list[_Outcome]]:
+        """Every rule over one batch; safe to run for several batches at once in threads."""
+        b = _Batch(batch)
+        n = b.n
+        outcomes: list[_Outcome] = []
+        for word in range(self.words):
+            fail = np.asarray(batch.column(f"__fail{word}").to_numpy(zero_copy_only=False), dtype=np.uint64)
+            skip = np.asarray(batch.column(f"__skip{word}").to_numpy(zero_copy_only=False), dtype=np.uint64)
+            # Only rows with a set bit need per-rule work; in real data that is a small minority.
+            rows = np.flatnonzero(fail | skip)
+            fail, skip = fail[rows], skip[rows]
+            for bit, rule in enumerate(self.sql_rules[word * _BITS : (word + 1) * _BITS]):
+                mask = np.uint64(1 << bit)
+                skipped = int(np.count_nonzero(skip & mask))
+                outcomes.append(_Outcome(rule, n - skipped, rows[(fail & mask) != 0]))
+        outcomes += [_evaluate(rule, b, self.codes.get(rule.id), self.today) for rule in self.arrow_rules]
+        return batch.column("__key"), outcomes
+
+
+def _codes(rule: CodeTableRule, code_tables: Mapping[str, Sequence[str]]) -> Sequence[str]:
+    if rule.values is not None:
+        return rule.values
+    assert rule.table is not None
+    if rule.table not in code_tables:
+        raise QualityError(
+            f"规则“{rule.id}”引用的代码表“{rule.table}”未提供", reason="no_code_table", rule=rule.id
+        )
+    return code_tables[rule.table]
+
+
+def _record(
+    outcome: _Outcome, tally: _Tally, keys: pa.Array, sample_size: int, failures: list[pa.Table] | None
+) -> None:
+    failed = outcome.failed
+    tally.checked += outcome.checked
+    tally.failed += len(failed)
+    if len(tally.samples) < sample_size and len(failed):
+        tally.samples.extend(keys.take(failed[: sample_size - len(tally.samples)]).to_pylist())
+    if failures is not None and len(failed):
+        failing = keys.take(failed).cast(pa.string())
+        count = len(failing)
+        columns = [
+            pa.repeat(pa.scalar(outcome.rule.id), count),
+            failing,
+            pa.repeat(pa.scalar(outcome.rule.severity), count),
+        ]
+        failures.append(pa.table(columns, schema=_FAILURE_SCHEMA))
+
+
+def _bits(expressions: list[str], test: str) -> str:
+    if not expressions:
+        return "0::UBIGINT"
+    return " | ".join(f"((({e}) {test})::UBIGINT << {i})" for i, e in enumerate(expressions))
+
+
+def _fields(rule: Rule) -> tuple[str, ...]:
+    return (rule.field, rule.other) if isinstance(rule, CrossFieldRule) else (rule.field,)
+
+
+def _expression(rule: Rule, ds: str, types: Mapping[str, pa.DataType], codes: pa.Array | None) -> str:
+    """SQL that is TRUE when the row fails the rule, FALSE when it passes, NULL when it does not apply."""
+    f = _quote(rule.field)
+    is_text = _is_text(types[rule.field])
+    if isinstance(rule, NotNullRule):
+        blank = f" OR trim({f}) = ''" if rule.blank_is_null and is_text else ""
+        return f"({f} IS NULL{blank})"
+    if isinstance(rule, FormatRule):
+        return f"NOT regexp_full_match({f}::VARCHAR, {_literal(rule.pattern)})"
+    if isinstance(rule, CodeTableRule):
+        assert codes is not None
+        if not len(codes):
+            return f"({f} IS NOT NULL)"
+        listed = ", ".join(_literal(c) for c in codes.to_pylist())
+        return f"NOT ({f}::VARCHAR IN ({listed}))"
+    if isinstance(rule, RangeRule):
+        bound = rule.min if rule.min is not None else rule.max
+        value = f"TRY_CAST({f} AS DATE)" if isinstance(bound, date) else f"TRY_CAST({f} AS DOUBLE)"
+        tests = []
+        if rule.min is not None:
+            tests.append(f"{value} < {_literal(rule.min)}")
+        if rule.max is not None:
+            tests.append(f"{value} > {_literal(rule.max)}")
+        return "(" + " OR ".join(tests) + ")"
+    if isinstance(rule, UniqueRule):
+        duplicates = f"SELECT {f} FROM {ds} WHERE {f} IS NOT NULL GROUP BY {f} HAVING count(*) > 1"  # noqa: S608
+        return f"({f} IN ({duplicates}))"
+    if isinstance(rule, ReferentialRule):
+        column, other = _quote(rule.column), _quote(rule.dataset)
+        return f"NOT ({f} IN (SELECT {column} FROM {other} WHERE {column} IS NOT NULL))"  # noqa: S608
+    if isinstance(rule, CrossFieldRule):
+        o = _quote(rule.other)
+        if rule.check == "id_birth_date":
+            day = f"TRY_CAST({o} AS DATE)"
+            encoded = f"(year({day}) * 10000 + month({day}) * 100 + day({day}))"
+            return f"(TRY_CAST(substr({f}, 7, 8) AS INTEGER) <> {encoded})"
+        parity = f"(TRY_CAST(substr({f}, 17, 1) AS INTEGER) % 2 = 1)"
+        sex = f"CASE {o} WHEN {_literal(rule.male)} THEN TRUE WHEN {_literal(rule.female)} THEN FALSE END"
+        return f"(CASE WHEN length({f}) = 18 THEN {parity} <> {sex} END)"
+    raise AssertionError(rule)  # every other kind is a kernel or metadata rule

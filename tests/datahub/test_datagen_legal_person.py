@@ -1,0 +1,147 @@
+from __future__ import annotations
+
+import json
+import unicodedata
+from datetime import date
+from functools import cache
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from typer.testing import CliRunner
+
+from wanshi.datahub.datagen import defects as d
+from wanshi.datahub.datagen.cli import app
+from wanshi.datahub.datagen.legal_person import LegalPersonOptions, generate_legal_persons
+from wanshi.datahub.datagen.population import PopulationOptions, generate_population
+from wanshi.kernel.identifiers import (
+    InvalidCreditCode,
+    validate_credit_code,
+    validate_org_code,
+    validate_resident_id,
+)
+from wanshi.org.api import bundled_division_table
+
+
+@cache
+def known_divisions() -> frozenset[str]:
+    return frozenset(line.split("\t")[2] for line in bundled_division_table().splitlines()[1:])
+
+
+def rows(n: int, seed: int = 1, rate: float = 0.0, chunk: int = 20_000) -> list[dict[str, object]]:
+    options = LegalPersonOptions(rows=n, seed=seed, defect_rate=rate, chunk_size=chunk)
+    return pa.concat_tables(generate_legal_persons(options)).to_pylist()
+
+
+def test_clean_records_have_valid_unique_codes() -> None:
+    records = rows(30_000, chunk=7_000)
+    codes = [str(r["credit_code"]) for r in records]
+    assert len(set(codes)) == len(codes)
+    for r in records:
+        info = validate_credit_code(str(r["credit_code"]))
+        validate_org_code(info.org_code)
+        assert info.warnings == ()
+        assert info.division_code == r["division"]
+        assert info.division_code in known_divisions()
+        assert info.division_code.startswith("34")
+        assert info.category_name is not None
+        assert r["name"]
+        assert r["legal_rep_name"]
+        validate_resident_id(str(r["legal_rep_id_number"]))
+        established = date.fromisoformat(str(r["established_date"]))
+        assert date(1980, 1, 1) <= established <= date(2025, 12, 31)
+        if established >= date(2015, 10, 1):
+            assert info.org_code.startswith("MA")
+        assert r["status"] in ("存续", "在业", "注销", "吊销")
+        assert (r["registered_capital"] is None) == (info.value[:2] in ("92", "11"))
+
+
+def test_category_mix_looks_like_reality() -> None:
+    records = rows(50_000, seed=2, chunk=25_000)
+    share = {
+        k: sum(str(r["credit_code"]).startswith(k) for r in records) / len(records) for k in ("91", "92")
+    }
+    assert share["92"] == pytest.approx(0.64, abs=0.02)
+    assert share["91"] == pytest.approx(0.33, abs=0.02)
+    enterprises = [str(r["name"]) for r in records if str(r["credit_code"]).startswith("91")]
+    assert sum(n.endswith("有限公司") for n in enterprises) / len(enterprises) > 0.7
+
+
+def test_same_seed_same_data() -> None:
+    assert rows(3_000, seed=4, rate=0.2, chunk=1_000) == rows(3_000, seed=4, rate=0.2, chunk=1_000)
+    assert rows(3_000, seed=4) != rows(3_000, seed=5)
+
+
+def test_defects_fail_exactly_as_labelled() -> None:
+    records = rows(20_000, seed=6, rate=0.3, chunk=5_000)
+    assert {r["defect"] for r in records} == {None, *d.LEGAL_PERSON_DEFECTS}
+    by_id = {r["record_id"]: r for r in records if r["defect"] is None}
+    for r in records:
+        label, code = r["defect"], str(r["credit_code"])
+        if label is None or label in (d.DUPLICATE_EXACT, d.KANGXI_RADICAL):
+            validate_credit_code(code)
+        if label == d.USCC_CHECK_CHAR:
+            with pytest.raises(InvalidCreditCode) as caught:
+                validate_credit_code(code)
+            assert caught.value.details["reason"] == "check_char"
+        elif label == d.INVALID_DATE:
+            with pytest.raises(ValueError):  # noqa: PT011 - date parsing has no narrower error
+                date.fromisoformat(str(r["established_date"]))
+        elif label == d.UNKNOWN_DIVISION:
+            assert validate_credit_code(code).division_code not in known_divisions()
+            assert r["division"] not in known_divisions()
+        elif label == d.FULLWIDTH_DIGITS:
+            assert not code.isascii()
+            validate_credit_code(unicodedata.normalize("NFKC", code))
+        elif label == d.KANGXI_RADICAL:
+            assert any(0x2F00 <= ord(ch) <= 0x2FD5 for ch in str(r["legal_rep_name"]))
+        elif label == d.NEAR_DUPLICATE:
+            original = by_id[r["duplicate_of"]]
+            assert r["credit_code"] == original["credit_code"]
+            assert r["name"] != original["name"]
+        elif label == d.DUPLICATE_EXACT:
+            original = by_id[r["duplicate_of"]]
+            assert r["record_id"] == original["record_id"]
+            assert r["name"] == original["name"]
+
+
+def test_cli_refuses_population_only_defects() -> None:
+    result = CliRunner().invoke(app, ["legal-person", "--rows", "10", "--defects", d.ID_CHECK_CHAR])
+    assert result.exit_code != 0
+
+
+def test_cli_links_representatives(tmp_path: Path) -> None:
+    target = tmp_path / "legal.jsonl"
+    result = CliRunner().invoke(
+        app,
+        [
+            "legal-person",
+            "--rows",
+            "300",
+            "--persons-rows",
+            "1000",
+            "--format",
+            "jsonl",
+            "--out",
+            str(target),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    first = json.loads(target.read_text(encoding="utf-8").splitlines()[0])
+    assert 1 <= first["legal_rep_person_id"] <= 1000
+
+
+def test_legal_representatives_can_be_people_of_a_population_dataset() -> None:
+    persons = PopulationOptions(rows=5_000, seed=11, defect_rate=0.2, chunk_size=2_000)
+    everyone = pa.concat_tables(generate_population(persons)).to_pylist()
+    people = {r["record_id"]: r for r in everyone if r["defect"] is None}
+    options = LegalPersonOptions(rows=4_000, seed=12, chunk_size=1_500, persons=persons)
+    records = pa.concat_tables(generate_legal_persons(options)).to_pylist()
+    for r in records:
+        if r["defect"] is not None:
+            continue
+        person = people[r["legal_rep_person_id"]]
+        assert (person["name"], person["id_number"]) == (r["legal_rep_name"], r["legal_rep_id_number"])
+        assert str(person["birth_date"]) <= "2003-12-31"
+    unlinked = rows(100)
+    assert {r["legal_rep_person_id"] for r in unlinked} == {None}

@@ -1,0 +1,132 @@
+"""The vectorised kernels agree with the scalar validators of wanshi.kernel.identifiers."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from wanshi.datahub.quality.kernels import credit_code_valid, resident_id_valid
+from wanshi.kernel.identifiers import (
+    InvalidIdentifier,
+    credit_code_check_char,
+    resident_id_check_char,
+    validate_credit_code,
+    validate_resident_id,
+)
+from wanshi.kernel.identifiers._text import normalise
+from wanshi.kernel.identifiers.credit_code import CHARSET
+
+TODAY = date(2026, 6, 30)
+
+
+def scalar_resident(value: str | None) -> bool:
+    # The raw check accepts only the canonical form; the scalar validator normalises first.
+    if value is None or normalise(value) != value:
+        return False
+    try:
+        validate_resident_id(value, today=TODAY)
+    except InvalidIdentifier:
+        return False
+    return True
+
+
+def scalar_credit(value: str | None) -> bool:
+    if value is None or normalise(value) != value:
+        return False
+    try:
+        validate_credit_code(value)
+    except InvalidIdentifier:
+        return False
+    return True
+
+
+digits = st.text("0123456789", min_size=1, max_size=1)
+
+
+def _resident_id(division: str, day: date, seq: int) -> str:
+    first17 = f"{division}{day.year:04d}{day.month:02d}{day.day:02d}{seq:03d}"  # %Y drops zeros before 1000
+    return first17 + resident_id_check_char(first17)
+
+
+valid_ids = st.builds(
+    _resident_id,
+    st.sampled_from(["340524", "360426", "110101", "340181"]),
+    st.dates(date(1, 1, 1), TODAY),
+    st.integers(0, 999),
+)
+near_ids = st.text("0123456789X", min_size=18, max_size=18)
+odd_strings = st.one_of(
+    st.none(),
+    st.text(min_size=0, max_size=20),
+    st.text("0123456789Xx ０１２３４５６７８９Ｘ", min_size=16, max_size=19),
+)
+credit_chars = st.text(CHARSET, min_size=17, max_size=17)
+valid_credit = credit_chars.map(lambda f: f + credit_code_check_char(f))
+
+
+def check_ids(values: list[str | None]) -> None:
+    got = resident_id_valid(pa.array(values, pa.string()), today=TODAY).tolist()
+    assert got == [scalar_resident(v) for v in values]
+
+
+def check_credit(values: list[str | None]) -> None:
+    got = credit_code_valid(pa.array(values, pa.string())).tolist()
+    assert got == [scalar_credit(v) for v in values]
+
+
+def test_known_examples() -> None:
+    check_ids(
+        [
+            "34052419800101001X",
+            "360426199101010071",
+            "360426199101010072",
+            None,
+            "",
+            "３４０５２４１９８００１０１００１Ｘ",
+        ]
+    )
+    assert resident_id_valid(pa.array(["34052419800101001X"]), today=TODAY).tolist() == [True]
+    check_credit(["91110000600037341L", "91350100M0001TGQXM", None, "91110000600037341l"])
+    assert credit_code_valid(pa.array(["91110000600037341L"])).tolist() == [True]
+    # An early pilot code: the main check fails, so it is invalid with or without the org-code check.
+    assert credit_code_valid(pa.array(["91350100M0001TGQXM"]), check_org_code=False).tolist() == [False]
+
+
+@settings(max_examples=200)
+@given(st.lists(st.one_of(valid_ids, near_ids, odd_strings), max_size=40))
+def test_resident_ids_agree(values: list[str | None]) -> None:
+    check_ids(values)
+
+
+@settings(max_examples=200)
+@given(st.lists(st.one_of(valid_credit, credit_chars.map(lambda f: f + "0"), odd_strings), max_size=40))
+def test_credit_codes_agree(values: list[str | None]) -> None:
+    check_credit(values)
+
+
+@given(st.lists(valid_ids, min_size=1, max_size=10), st.integers(0, 5))
+def test_sliced_and_chunked_arrays(values: list[str], offset: int) -> None:
+    array = pa.array(["x", *values, "y"]).slice(1, len(values))
+    assert resident_id_valid(array, today=TODAY).all()
+    chunked = pa.chunked_array(
+        [pa.array(values[:offset], pa.string()), pa.array(values[offset:], pa.string())]
+    )
+    assert resident_id_valid(chunked, today=TODAY).all()
+    assert resident_id_valid(array.cast(pa.large_string()), today=TODAY).all()
+
+
+def test_full_width_is_invalid_raw_but_valid_after_normalising() -> None:
+    full = "３４０５２４１９８００１０１００１Ｘ"
+    assert resident_id_valid(pa.array([full]), today=TODAY).tolist() == [False]
+    assert resident_id_valid(pa.array([normalise(full)]), today=TODAY).tolist() == [True]
+
+
+def test_birth_date_after_today_and_impossible_dates_fail() -> None:
+    future = "34052420300101" + "001"
+    feb29 = "34052419000229" + "001"  # 1900 was not a leap year
+    leap = "34052420000229" + "001"
+    values = [v + resident_id_check_char(v) for v in (future, feb29, leap)]
+    assert resident_id_valid(pa.array(values), today=TODAY).tolist() == [False, False, True]
