@@ -15,6 +15,7 @@ from sqlalchemy import select
 from wanshi.bootstrap import Platform
 from wanshi.datahub.ingest import api as ingest
 from wanshi.datahub.ingest.tables import load as load_table
+from wanshi.datahub.store import StoreError
 from wanshi.infra.tables import audit_entry
 from wanshi.kernel.actor import SYSTEM, Actor, ActorKind
 from wanshi.kernel.errors import PermissionDenied
@@ -198,3 +199,12 @@ def test_staff_without_a_data_role_may_not_load(platform: Platform, tmp_path: Pa
     with platform.uow() as uow, pytest.raises(PermissionDenied):
         ingest.load_file(uow, platform.datastore, cmd, nobody)
     assert platform.datastore.datasets() == []
+
+
+def test_a_dataset_name_without_room_for_its_quarantine_is_refused_up_front(
+    platform: Platform, tmp_path: Path
+) -> None:
+    with pytest.raises(StoreError, match="数据集名称最长 51 个字符"):
+        _load(platform, _population_csv(tmp_path / "p.csv", 2), dataset="d" * 60)
+    with platform.engine.connect() as conn:
+        assert conn.execute(select(load_table)).first() is None

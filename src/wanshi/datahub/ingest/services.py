@@ -48,7 +48,7 @@ from wanshi.datahub.ingest.domain import (
 from wanshi.datahub.ingest.readers import CHUNK_ROWS, content_hash, guess_format, open_source, records_table
 from wanshi.datahub.ingest.transform import Deduplicator, Lineage, transform_chunk
 from wanshi.datahub.store import DatasetStore
-from wanshi.datahub.store.base import check_dataset
+from wanshi.datahub.store.base import MAX_DATASET_NAME, StoreError, check_dataset
 from wanshi.infra.uow import UnitOfWork
 from wanshi.kernel import clock
 from wanshi.kernel.actor import Actor
@@ -113,6 +113,16 @@ def quarantine_dataset(dataset: str) -> str:
     return f"{dataset}{QUARANTINE_SUFFIX}"
 
 
+def _check_target(dataset: str) -> None:
+    """The dataset and its quarantine must both be valid store names: say so before any work starts."""
+    check_dataset(dataset)
+    if len(quarantine_dataset(dataset)) > MAX_DATASET_NAME:
+        raise StoreError(
+            f"数据集名称最长 {MAX_DATASET_NAME - len(QUARANTINE_SUFFIX)} 个字符（需留出隔离区后缀）",
+            field="dataset",
+        )
+
+
 def load_file(
     uow: UnitOfWork, store: DatasetStore, cmd: LoadFile, actor: Actor, *, progress: Progress | None = None
 ) -> Load:
@@ -123,7 +133,7 @@ def load_file(
         object_type="dataset",
         object_id=cmd.dataset,
     )
-    check_dataset(cmd.dataset)
+    _check_target(cmd.dataset)
     if not cmd.path.is_file():
         raise NotFound(f"找不到文件 {cmd.path}")
     fmt = cmd.format or guess_format(cmd.path)
@@ -152,7 +162,7 @@ def push_batch(uow: UnitOfWork, store: DatasetStore, cmd: PushBatch, actor: Acto
         object_type="dataset",
         object_id=cmd.dataset,
     )
-    check_dataset(cmd.dataset)
+    _check_target(cmd.dataset)
     if not cmd.idempotency_key or len(cmd.idempotency_key) > 200:
         raise ValidationFailed("幂等键须为1–200个字符", field="idempotency_key")
     if not cmd.records or len(cmd.records) > MAX_PUSH_RECORDS:
@@ -198,7 +208,7 @@ def pull_database(
         object_type="dataset",
         object_id=cmd.dataset,
     )
-    check_dataset(cmd.dataset)
+    _check_target(cmd.dataset)
     column = cmd.watermark_column
     if not column.replace("_", "").isalnum():
         raise ValidationFailed("水位列名只能包含字母、数字和下划线", field="watermark_column")

@@ -10,7 +10,8 @@ import pyarrow as pa
 
 from wanshi.kernel.errors import ValidationFailed
 
-DATASET_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+MAX_DATASET_NAME = 63
+DATASET_NAME = re.compile(rf"^[a-z][a-z0-9_]{{0,{MAX_DATASET_NAME - 1}}}$")
 BATCH_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 
 
