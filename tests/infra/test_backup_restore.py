@@ -97,3 +97,17 @@ def test_a_corrupted_backup_is_refused(platform: Platform, empty_database_url: s
             backup.restore(target, tmp_path / "f", result.path)
     finally:
         target.dispose()
+
+
+def test_a_missing_dump_tool_gets_a_clear_message(platform: Platform, tmp_path: Path) -> None:
+    if platform.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite backups use the online backup API, not an external tool")
+    with pytest.raises(backup.BackupToolFailed, match="找不到程序"):
+        backup.backup(
+            platform.engine,
+            platform.settings.resolved_files_dir,
+            tmp_path / "b",
+            revision=None,
+            at=clock.now(),
+            pg_dump=str(tmp_path / "no-such-pg_dump"),
+        )

@@ -277,18 +277,21 @@ def backup_command(dest: Annotated[Path | None, typer.Option(help="Folder for ba
         from wanshi.infra.migrations import current_and_head
 
         revision, _ = current_and_head(conn)
-    with _progress() as progress:
-        _, report = _bar(progress)
-        result = backup.backup(
-            platform.engine,
-            settings.resolved_files_dir,
-            dest or settings.resolved_backup_dir,
-            datahub_dir=settings.resolved_datahub_dir,
-            revision=revision,
-            at=clock.now(),
-            pg_dump=settings.pg_dump_path,
-            progress=report,
-        )
+    try:
+        with _progress() as progress:
+            _, report = _bar(progress)
+            result = backup.backup(
+                platform.engine,
+                settings.resolved_files_dir,
+                dest or settings.resolved_backup_dir,
+                datahub_dir=settings.resolved_datahub_dir,
+                revision=revision,
+                at=clock.now(),
+                pg_dump=settings.pg_dump_path,
+                progress=report,
+            )
+    except WanshiError as exc:
+        _fail(exc)
     print(result.path)
     console.print(f"备份完成：{result.path}（{result.files} 个文件，{result.bytes} 字节）")
 

@@ -21,9 +21,25 @@ from pathlib import Path
 from sqlalchemy import Engine, inspect
 from sqlalchemy.engine import make_url
 
-from wanshi.kernel.errors import Conflict, ValidationFailed
+from wanshi.kernel.errors import Conflict, ValidationFailed, WanshiError
 
 Progress = Callable[[str, int, int], None]
+
+
+class BackupToolFailed(WanshiError):
+    code = "backup_tool_failed"
+    default_message = "备份或恢复工具执行失败"
+
+
+def _run(args: list[str]) -> None:
+    """Run pg_dump or pg_restore; their error text (which does not echo passwords) becomes the message."""
+    try:
+        subprocess.run(args, check=True, capture_output=True, text=True)  # noqa: S603 - fixed programs
+    except FileNotFoundError as exc:
+        raise BackupToolFailed(f"找不到程序 {args[0]}：请安装 PostgreSQL 客户端或设置其路径") from exc
+    except subprocess.CalledProcessError as exc:
+        raise BackupToolFailed(f"{args[0]} 执行失败：{(exc.stderr or '').strip()[-500:]}") from exc
+
 
 MANIFEST = "manifest.json"
 
@@ -99,11 +115,7 @@ def backup(
             source.close()
     else:
         database_file = "database.pgdump"
-        subprocess.run(  # noqa: S603 - fixed program, arguments are not shell-interpreted
-            [pg_dump, "--format=custom", "--no-owner", "--file", str(dest / database_file), libpq_url(url)],
-            check=True,
-            capture_output=True,
-        )
+        _run([pg_dump, "--format=custom", "--no-owner", "--file", str(dest / database_file), libpq_url(url)])
     count = _copy_files(files_dir, dest / "files", progress)
     if datahub_dir is not None:
         # Batch files are replaced by rename, never rewritten in place, so a hard link is a stable copy.
@@ -166,7 +178,7 @@ def restore(
         if force:
             args[1:1] = ["--clean", "--if-exists"]
         engine.dispose()
-        subprocess.run([*args, str(database)], check=True, capture_output=True)  # noqa: S603
+        _run([*args, str(database)])
     _copy_files(source / "files", files_dir, progress)
     if datahub_dir is not None:
         _copy_files(source / "datahub", datahub_dir, progress)

@@ -6,7 +6,6 @@ Layout: <root>/<dataset>/batch=<id>/data.parquet — DuckDB reads the batch id b
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -96,6 +95,3 @@ class ParquetDuckDBStore:
                 return conn.sql(sql, params=list(params) or None).to_arrow_table()
             finally:
                 conn.close()
-
-    def drop(self, dataset: str) -> None:
-        shutil.rmtree(self._folder(dataset), ignore_errors=True)
