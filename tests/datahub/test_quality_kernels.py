@@ -8,7 +8,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wanshi.datahub.quality.kernels import credit_code_valid, resident_id_valid
+from wanshi.datahub.quality.kernels import credit_code_valid, in_codes, resident_id_valid
 from wanshi.kernel.identifiers import (
     InvalidIdentifier,
     credit_code_check_char,
@@ -128,5 +128,35 @@ def test_birth_date_after_today_and_impossible_dates_fail() -> None:
     future = "34052420300101" + "001"
     feb29 = "34052419000229" + "001"  # 1900 was not a leap year
     leap = "34052420000229" + "001"
-    values = [v + resident_id_check_char(v) for v in (future, feb29, leap)]
-    assert resident_id_valid(pa.array(values), today=TODAY).tolist() == [False, False, True]
+    month13 = "34052419801301" + "001"
+    day32 = "34052419801232" + "001"
+    values = [v + resident_id_check_char(v) for v in (future, feb29, leap, month13, day32)]
+    assert resident_id_valid(pa.array(values), today=TODAY).tolist() == [False, False, True, False, False]
+
+
+@settings(max_examples=30)
+@given(st.lists(valid_ids, min_size=200, max_size=400), st.lists(st.tuples(st.integers(0, 199), odd_strings)))
+def test_long_columns_with_a_few_odd_rows(values: list[str], odd: list[tuple[int, str | None]]) -> None:
+    # Few odd rows take the block-copy path of fixed_width_bytes, many take Arrow's rewrite: both agree.
+    mixed: list[str | None] = list(values)
+    for position, value in odd:
+        mixed[position] = value
+    check_ids(mixed)
+
+
+codes_alphabet = st.text("男女01349X", min_size=1, max_size=3)
+
+
+@settings(max_examples=150)
+@given(
+    st.lists(st.one_of(st.none(), codes_alphabet), max_size=80),
+    st.lists(codes_alphabet, min_size=1, max_size=8),
+)
+def test_in_codes_agrees_with_arrow_is_in(values: list[str | None], codes: list[str]) -> None:
+    found = in_codes(pa.array(values, pa.string()), codes)
+    widths = {len(c.encode()) for c in codes}
+    if len(widths) != 1 or max(widths) > 8 or len(set(codes)) > 4:
+        assert found is None  # the caller uses Arrow's hash set
+        return
+    assert found is not None
+    assert found.tolist() == [v is not None and v in codes for v in values]
