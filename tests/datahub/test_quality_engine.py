@@ -168,6 +168,25 @@ def test_store_dataset_and_failures_written_back(tmp_path: Path) -> None:
     assert report.failures_written == len(expected)
 
 
+def test_store_files_are_read_in_parallel_with_the_same_results(tmp_path: Path) -> None:
+    # Without rules that look into other datasets each batch file is read by its own thread; the duplicate
+    # pair (rows 2 and 3) lies across two files and must still be found.
+    store = ParquetDuckDBStore(tmp_path, threads=1)
+    table = people()
+    for number, (start, length) in enumerate(((0, 2), (2, 1), (3, 3))):
+        store.write_batch("people", f"b{number}", table.slice(start, length))
+    rules = rule_set(rules=[r for r in RULES if r["kind"] != "referential"])
+    report = check_quality(
+        rules, store, code_tables=CODES, metadata=DatasetMetadata(NOW), now=NOW, batch_rows=2
+    )
+    expected = check_quality(rules, table, code_tables=CODES, metadata=DatasetMetadata(NOW), now=NOW)
+    assert report.rows == 6
+    assert [(r.rule_id, r.checked, r.failed, sorted(r.sample_keys)) for r in report.results] == [
+        (r.rule_id, r.checked, r.failed, sorted(r.sample_keys)) for r in expected.results
+    ]
+    assert report.result("id.unique").sample_keys == (2, 3)
+
+
 def test_duckdb_relation_source() -> None:
     conn = duckdb.connect()
     conn.register("division_table", DIVISIONS)

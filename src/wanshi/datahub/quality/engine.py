@@ -13,13 +13,15 @@ table of the column's values, which spills to disk under the store's memory limi
 
 from __future__ import annotations
 
+import functools
 import time
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import TypeAlias
 
 import duckdb
@@ -143,23 +145,23 @@ def check_quality(
         tallies = {rule.id: _Tally() for rule in rule_set.rules}
         failures: list[pa.Table] | None = [] if failures_store is not None else None
         rows = 0
-        # Batches are evaluated in threads (numpy and Arrow compute release the GIL) while DuckDB produces
-        # the next one; at most `threads` batches are in flight, so memory stays bounded.
         seen: list[tuple[pa.Array, list[_Fingerprints]]] = []
         with ThreadPoolExecutor(max_workers=threads) as pool:
-            pending: deque[Future[tuple[pa.Array, list[_Outcome], list[_Fingerprints]]]] = deque()
+            pending: deque[Future[list[_Evaluated]]] = deque()
 
             def drain(limit: int) -> None:
+                nonlocal rows
                 while len(pending) > limit:
-                    keys, outcomes, prints = pending.popleft().result()
-                    for outcome in outcomes:
-                        _record(outcome, tallies[outcome.rule.id], keys, sample_size, failures)
-                    if prints:
-                        seen.append((keys, prints))
+                    for keys, outcomes, prints in pending.popleft().result():
+                        rows += len(keys)
+                        for outcome in outcomes:
+                            _record(outcome, tallies[outcome.rule.id], keys, sample_size, failures)
+                        if prints:
+                            seen.append((keys, prints))
 
-            for batch in executor.stream(plan.sql, batch_rows):
-                rows += batch.num_rows
-                pending.append(pool.submit(plan.evaluate, batch))
+            # At most `threads` units are in flight, so memory stays bounded by the batch or file size.
+            for unit in executor.units(plan, batch_rows):
+                pending.append(pool.submit(unit))
                 drain(threads)
             drain(0)
             for number, unique in enumerate(plan.unique_rules):
@@ -208,11 +210,16 @@ class _Executor:
     """Runs SQL in which the dataset is visible under its name, over any of the accepted sources."""
 
     def __init__(
-        self, dataset: str, conn: duckdb.DuckDBPyConnection | None, relation: duckdb.DuckDBPyRelation | None
+        self,
+        dataset: str,
+        conn: duckdb.DuckDBPyConnection | None,
+        relation: duckdb.DuckDBPyRelation | None,
+        files: Sequence[Path] = (),
     ) -> None:
         self.dataset = dataset
         self._conn = conn
         self._relation = relation
+        self._files = files
 
     @classmethod
     @contextmanager
@@ -225,14 +232,14 @@ class _Executor:
         if isinstance(source, ParquetDuckDBStore):
             if dataset not in source.datasets():
                 raise QualityError(f"数据集“{dataset}”不存在或没有数据", reason="no_dataset", dataset=dataset)
-            conn = source.connect()
+            conn, files = source.connect(), source.files(dataset)
         else:
-            conn = duckdb.connect()
+            conn, files = duckdb.connect(), []
             conn.register(dataset, source)
         try:
             for name, table in references.items():
                 conn.register(name, table)
-            yield cls(dataset, conn, None)
+            yield cls(dataset, conn, None, files)
         finally:
             conn.close()
 
@@ -247,11 +254,38 @@ class _Executor:
     def schema(self) -> pa.Schema:
         return self._result(f"SELECT * FROM {_quote(self.dataset)} LIMIT 0").to_arrow_table().schema  # noqa: S608
 
-    def stream(self, sql: str, batch_rows: int) -> Iterator[pa.RecordBatch]:
+    def units(self, plan: _Plan, batch_rows: int) -> Iterator[Callable[[], list[_Evaluated]]]:
+        """Work for the thread pool. A store's dataset is split by batch file, each read and evaluated by
+        one thread with its own cursor, so reading runs on every core (one DuckDB stream feeding the
+        threads kept them waiting: measured about one busy core of two). Rules that look into other
+        datasets keep the single stream, where each subquery is built once. Other sources stream their
+        batches to the threads while DuckDB produces the next."""
+        if self._files and self._conn is not None and not plan.needs_other_datasets:
+            conn = self._conn
+            for path in self._files:
+                source = "read_parquet('" + str(path).replace("'", "''") + "')"
+                yield functools.partial(
+                    _evaluate_stream, plan, conn.cursor(), plan.sql_over(source), batch_rows
+                )
+            return
         try:
-            yield from self._result(sql).to_arrow_reader(batch_rows)
+            for batch in self._result(plan.sql).to_arrow_reader(batch_rows):
+                yield functools.partial(lambda b: [plan.evaluate(b)], batch)
         except duckdb.Error as exc:
             raise QualityError(f"质量检查查询失败：{exc}", reason="query") from exc
+
+
+_Evaluated: TypeAlias = tuple[pa.Array, list["_Outcome"], list["_Fingerprints"]]
+
+
+def _evaluate_stream(
+    plan: _Plan, cursor: duckdb.DuckDBPyConnection, sql: str, batch_rows: int
+) -> list[_Evaluated]:
+    try:
+        with cursor:
+            return [plan.evaluate(batch) for batch in cursor.sql(sql).to_arrow_reader(batch_rows)]
+    except duckdb.Error as exc:
+        raise QualityError(f"质量检查查询失败：{exc}", reason="query") from exc
 
 
 def _quote(name: str) -> str:
@@ -427,7 +461,8 @@ _YYYYMMDD = _civil(np.arange(_TABLE_FIRST, _TABLE_LAST + 1, dtype=np.int64)).ast
 
 @dataclass
 class _Plan:
-    sql: str
+    select: str
+    dataset: str
     sql_rules: list[Rule]
     arrow_rules: list[Rule]
     unique_rules: list[UniqueRule]
@@ -486,11 +521,21 @@ class _Plan:
             select.append(_bits(chunk, "IS NULL") + f" AS __skip{word}")
         for number, rule in enumerate(unique_rules):
             select += _fingerprints(_quote(rule.field), number)
-        sql = f"SELECT {', '.join(select)} FROM {ds}"  # noqa: S608
         matchers = {r.id: compile_format(r.pattern) for r in arrow_rules if isinstance(r, FormatRule)}
-        return cls(sql, sql_rules, arrow_rules, unique_rules, codes, matchers, today, words)
+        return cls(", ".join(select), ds, sql_rules, arrow_rules, unique_rules, codes, matchers, today, words)
 
-    def evaluate(self, batch: pa.RecordBatch) -> tuple[pa.Array, list[_Outcome], list[_Fingerprints]]:
+    @property
+    def sql(self) -> str:
+        return self.sql_over(self.dataset)
+
+    def sql_over(self, source: str) -> str:
+        return f"SELECT {self.select} FROM {source}"  # noqa: S608
+
+    @property
+    def needs_other_datasets(self) -> bool:
+        return any(isinstance(rule, ReferentialRule) for rule in self.sql_rules)
+
+    def evaluate(self, batch: pa.RecordBatch) -> _Evaluated:
         """Every rule over one batch; safe to run for several batches at once in threads. Unique rules
         only hand back their fingerprints here: they are decided once every batch has been seen."""
         b = _Batch(batch, self.today)

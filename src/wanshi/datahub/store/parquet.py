@@ -68,10 +68,11 @@ class ParquetDuckDBStore:
         )
 
     def count(self, dataset: str) -> int:
-        files = self._files(dataset)
+        files = self.files(dataset)
         return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
 
-    def _files(self, dataset: str) -> list[Path]:
+    def files(self, dataset: str) -> list[Path]:
+        """The dataset's batch files, in batch order."""
         folder = self._folder(dataset)
         return sorted(folder.glob(f"batch=*/{DATA_FILE}")) if folder.exists() else []
 
