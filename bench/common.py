@@ -56,7 +56,10 @@ def cpu_model() -> str:
 
 
 def wrk_version() -> str:
-    out = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
+    try:
+        out = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        return "not installed (only the HTTP benchmark needs it; `make bench` installs it)"
     first = (out.stdout or out.stderr).splitlines()
     return first[0].split(" [")[0] if first else "unknown"
 

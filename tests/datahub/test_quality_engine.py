@@ -187,6 +187,21 @@ def test_store_files_are_read_in_parallel_with_the_same_results(tmp_path: Path) 
     assert report.result("id.unique").sample_keys == (2, 3)
 
 
+def test_batch_files_of_other_shapes_are_read_through_the_unified_view(tmp_path: Path) -> None:
+    # One file stores birth dates as text: DuckDB's view unifies the files, so the single stream is used.
+    store = ParquetDuckDBStore(tmp_path, threads=1)
+    table = people()
+    text_dates = table.set_column(3, "birth_date", table.column("birth_date").cast(pa.string()))
+    store.write_batch("people", "b0", text_dates.slice(0, 3))
+    store.write_batch("people", "b1", table.slice(3))
+    store.write_batch("people", "b2", table.slice(6))
+    rules = rule_set(rules=[r for r in RULES if r["kind"] != "referential"])
+    report = check_quality(rules, store, code_tables=CODES, metadata=DatasetMetadata(NOW), now=NOW)
+    assert report.rows == 6
+    assert report.result("birth.range").sample_keys == (4,)
+    assert sorted(report.result("id.unique").sample_keys) == [2, 3]
+
+
 def test_duckdb_relation_source() -> None:
     conn = duckdb.connect()
     conn.register("division_table", DIVISIONS)

@@ -29,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from wanshi.datahub.quality.kernels import (
     ResidentFacts,
@@ -160,7 +161,7 @@ def check_quality(
                             seen.append((keys, prints))
 
             # At most `threads` units are in flight, so memory stays bounded by the batch or file size.
-            for unit in executor.units(plan, batch_rows):
+            for unit in executor.units(plan, batch_rows, threads):
                 pending.append(pool.submit(unit))
                 drain(threads)
             drain(0)
@@ -254,14 +255,19 @@ class _Executor:
     def schema(self) -> pa.Schema:
         return self._result(f"SELECT * FROM {_quote(self.dataset)} LIMIT 0").to_arrow_table().schema  # noqa: S608
 
-    def units(self, plan: _Plan, batch_rows: int) -> Iterator[Callable[[], list[_Evaluated]]]:
+    def units(self, plan: _Plan, batch_rows: int, threads: int) -> Iterator[Callable[[], list[_Evaluated]]]:
         """Work for the thread pool. A store's dataset is split by batch file, each read and evaluated by
         one thread with its own cursor, so reading runs on every core (one DuckDB stream feeding the
         threads kept them waiting: measured about one busy core of two). Rules that look into other
-        datasets keep the single stream, where each subquery is built once. Other sources stream their
+        datasets keep the single stream, where each subquery is built once, and so do datasets of fewer
+        files than threads. Other sources stream their
         batches to the threads while DuckDB produces the next."""
-        if self._files and self._conn is not None and not plan.needs_other_datasets:
+        if len(self._files) >= threads and self._conn is not None and self._files_match(plan):
             conn = self._conn
+            if not plan.sql_rules:
+                for path in self._files:
+                    yield functools.partial(_evaluate_file, plan, path, conn.cursor(), batch_rows)
+                return
             for path in self._files:
                 source = "read_parquet('" + str(path).replace("'", "''") + "')"
                 yield functools.partial(
@@ -274,8 +280,40 @@ class _Executor:
         except duckdb.Error as exc:
             raise QualityError(f"质量检查查询失败：{exc}", reason="query") from exc
 
+    def _files_match(self, plan: _Plan) -> bool:
+        """Whether every batch file holds the plan's columns with the dataset's types, so that files can
+        be read one by one (the dataset's view unifies files of other shapes; the single stream reads
+        those) and no rule looks into other datasets (their subqueries are built once in the stream)."""
+        if plan.needs_other_datasets:
+            return False
+        for path in self._files:
+            schema = pq.read_schema(path)
+            for name, kind in plan.columns.items():
+                if name not in schema.names or not _same_type(schema.field(name).type, kind):
+                    return False
+        return True
+
+
+def _same_type(stored: pa.DataType, seen: pa.DataType) -> bool:
+    if pa.types.is_dictionary(stored):
+        stored = stored.value_type
+    texts = (pa.types.is_string, pa.types.is_large_string, pa.types.is_string_view)
+    return stored == seen or (any(t(stored) for t in texts) and any(t(seen) for t in texts))
+
 
 _Evaluated: TypeAlias = tuple[pa.Array, list["_Outcome"], list["_Fingerprints"]]
+
+
+def _evaluate_file(
+    plan: _Plan, path: Path, cursor: duckdb.DuckDBPyConnection, batch_rows: int
+) -> list[_Evaluated]:
+    """Every row rule over one batch file read with pyarrow: measured a third less CPU than the same
+    columns through DuckDB, and columns of codes stay dictionaries."""
+    with cursor:
+        reader = pq.ParquetFile(path, read_dictionary=plan.code_columns)
+        columns = [plan.key, *(name for name in plan.columns if name != plan.key)]
+        batches = reader.iter_batches(batch_rows, columns=columns, use_threads=False)
+        return [plan.evaluate(plan.prepare(batch, cursor)) for batch in batches]
 
 
 def _evaluate_stream(
@@ -327,7 +365,20 @@ class _Batch:
         self._equal: dict[tuple[str, str], Mask] = {}
 
     def column(self, name: str) -> pa.Array:
-        return self.batch.column(name)
+        values = self.batch.column(name)
+        if pa.types.is_dictionary(values.type):
+            return values.dictionary_decode()
+        return values
+
+    def coded(self, name: str, test: Callable[[pa.Array], Mask]) -> Mask:
+        """``test`` over a column, once per distinct value when the column was read as a dictionary."""
+        values = self.batch.column(name)
+        if not pa.types.is_dictionary(values.type):
+            return test(values)
+        per_value = test(values.dictionary)
+        indices = np.asarray(values.indices.fill_null(0).to_numpy(), dtype=np.intp)
+        result: Mask = per_value[indices] if len(per_value) else np.zeros(len(values), dtype=np.bool_)
+        return result
 
     def resident(self, name: str) -> ResidentFacts:
         if name not in self._ids:
@@ -336,11 +387,14 @@ class _Batch:
 
     def equal(self, name: str, value: str) -> Mask:
         if (name, value) not in self._equal:
-            found = in_codes(self.column(name), [value])
-            if found is None:
-                found = _bools(pc.fill_null(pc.equal(self.column(name), value), False))
-            self._equal[name, value] = found
+            self._equal[name, value] = self.coded(name, lambda values: _in(values, [value])) & ~self.nulls(
+                name
+            )
         return self._equal[name, value]
+
+    def nulls(self, name: str) -> Mask:
+        values = self.batch.column(name)
+        return null_mask(values) if values.null_count else np.zeros(len(values), dtype=np.bool_)
 
 
 def _outcome(rule: Rule, n: int, fail: Mask, skip: Mask | None = None) -> _Outcome:
@@ -380,8 +434,22 @@ def _arrow_capable(rule: Rule, types: Mapping[str, pa.DataType]) -> bool:
     return isinstance(rule, IdChecksumRule | UsccChecksumRule)
 
 
+def _in(values: pa.Array, codes: list[str]) -> Mask:
+    found = in_codes(values, codes)
+    return found if found is not None else _bools(pc.is_in(values, value_set=pa.array(codes, pa.string())))
+
+
 def _evaluate(rule: Rule, b: _Batch, codes: pa.Array | None, matcher: Matcher | None) -> _Outcome:
     n = b.n
+    if isinstance(rule, CodeTableRule):
+        assert codes is not None
+        listed = codes.to_pylist()
+        return _outcome(rule, n, ~b.coded(rule.field, lambda v: _in(v, listed)), b.nulls(rule.field))
+    if isinstance(rule, NotNullRule) and rule.blank_is_null:
+        values = b.batch.column(rule.field)
+        kind = values.type.value_type if pa.types.is_dictionary(values.type) else values.type
+        if _is_text(kind):
+            return _outcome(rule, n, b.coded(rule.field, blank) | b.nulls(rule.field))
     values = b.column(rule.field)
     if isinstance(rule, IdChecksumRule | UsccChecksumRule):
         if isinstance(rule, IdChecksumRule):
@@ -391,18 +459,10 @@ def _evaluate(rule: Rule, b: _Batch, codes: pa.Array | None, matcher: Matcher | 
         return _outcome(rule, n, ~valid, null_mask(values) if rule.skip_null and values.null_count else None)
     nulls = null_mask(values) if values.null_count else None
     if isinstance(rule, NotNullRule):
-        if rule.blank_is_null and _is_text(values.type):
-            return _outcome(rule, n, blank(values))
         return _outcome(rule, n, nulls if nulls is not None else np.zeros(n, dtype=np.bool_))
     if isinstance(rule, FormatRule):
         assert matcher is not None
         return _outcome(rule, n, ~matcher(values), nulls)
-    if isinstance(rule, CodeTableRule):
-        assert codes is not None
-        found = in_codes(values, codes.to_pylist())
-        if found is None:
-            found = _bools(pc.is_in(values, value_set=codes))
-        return _outcome(rule, n, ~found, nulls)
     if isinstance(rule, RangeRule):
         numbers = values.cast(pa.int32()) if pa.types.is_date32(values.type) else values
         fail = np.zeros(n, dtype=np.bool_)
@@ -463,6 +523,8 @@ _YYYYMMDD = _civil(np.arange(_TABLE_FIRST, _TABLE_LAST + 1, dtype=np.int64)).ast
 class _Plan:
     select: str
     dataset: str
+    key: str
+    columns: dict[str, pa.DataType]  # what the Arrow rules read, with the dataset's types
     sql_rules: list[Rule]
     arrow_rules: list[Rule]
     unique_rules: list[UniqueRule]
@@ -522,7 +584,34 @@ class _Plan:
         for number, rule in enumerate(unique_rules):
             select += _fingerprints(_quote(rule.field), number)
         matchers = {r.id: compile_format(r.pattern) for r in arrow_rules if isinstance(r, FormatRule)}
-        return cls(", ".join(select), ds, sql_rules, arrow_rules, unique_rules, codes, matchers, today, words)
+        return cls(
+            ", ".join(select), ds, rule_set.key,
+            {name: types[name] for name in [*columns, *(r.field for r in unique_rules)]},
+            sql_rules, arrow_rules, unique_rules, codes, matchers, today, words,
+        )  # fmt: skip
+
+    @property
+    def code_columns(self) -> list[str]:
+        """Columns only compared with a few codes (code tables, the sex beside an ID number): read from
+        Parquet as dictionaries, they are checked once per distinct value instead of once per row."""
+        coded = {r.field for r in self.arrow_rules if isinstance(r, CodeTableRule)}
+        coded |= {r.other for r in self.arrow_rules if isinstance(r, CrossFieldRule) and r.check == "id_sex"}
+        other = {r.field for r in self.arrow_rules if not isinstance(r, CodeTableRule | NotNullRule)}
+        other |= {r.field for r in self.unique_rules}
+        return sorted(coded - other)
+
+    def prepare(self, batch: pa.RecordBatch, cursor: duckdb.DuckDBPyConnection) -> pa.RecordBatch:
+        """A batch read from Parquet in the shape the SQL stream gives: the key as ``__key``, and the
+        fingerprints of the unique rules' columns, hashed by DuckDB as in the stream."""
+        names = ["__key" if name == self.key else name for name in batch.schema.names]
+        columns = list(batch.columns)
+        if self.unique_rules:
+            table = pa.Table.from_batches([batch])
+            hashes = [f for n, r in enumerate(self.unique_rules) for f in _fingerprints(_quote(r.field), n)]
+            for extra in cursor.from_arrow(table).project(", ".join(hashes)).to_arrow_table().to_batches():
+                columns += extra.columns
+                names += extra.schema.names
+        return pa.RecordBatch.from_arrays(columns, names=names)
 
     @property
     def sql(self) -> str:

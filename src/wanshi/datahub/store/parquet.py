@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 from wanshi.datahub.store.base import check_batch, check_dataset
 
 DATA_FILE = "data.parquet"
+ROW_GROUP_ROWS = 1 << 17
 
 
 class ParquetDuckDBStore:
@@ -38,7 +39,8 @@ class ParquetDuckDBStore:
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         try:
-            pq.write_table(rows, temporary, compression="zstd")
+            # Row groups of 128k rows let DuckDB scan one file on several threads.
+            pq.write_table(rows, temporary, compression="zstd", row_group_size=ROW_GROUP_ROWS)
             with temporary.open("rb+") as handle:
                 os.fsync(handle.fileno())
             # rename() is atomic: readers see the old batch or the new one, never half of either.
