@@ -724,11 +724,18 @@ def _duplicates(
     repeated = _repeated(everything, pool)
     del everything
 
+    # A table of the repeated hashes' low bits rules out almost every row with one lookup each (a binary
+    # search per row over the repeated hashes measured ten times slower); the few left are searched.
+    mask = np.uint64(_filter_size(len(repeated)) - 1)
+    possible = np.zeros(int(mask) + 1, dtype=np.bool_)
+    possible[(repeated & mask).astype(np.intp)] = True
+
     def candidates(prints: _Fingerprints) -> npt.NDArray[np.intp]:
         if not len(repeated):
             return np.zeros(0, dtype=np.intp)
-        at = np.minimum(np.searchsorted(repeated, prints.first), len(repeated) - 1)
-        return np.flatnonzero(repeated[at] == prints.first)
+        maybe = np.flatnonzero(possible[(prints.first & mask).astype(np.intp)])
+        at = np.minimum(np.searchsorted(repeated, prints.first[maybe]), len(repeated) - 1)
+        return maybe[repeated[at] == prints.first[maybe]]
 
     found = list(pool.map(candidates, [p for _, p in batches]))
     # Rows that share the first hash are duplicates only if they share the second one as well.
@@ -742,6 +749,12 @@ def _duplicates(
     for (keys, p), c in zip(batches, found, strict=True):
         yield keys, _Outcome(rule, len(p.rows), p.rows[c[repeats[start : start + len(c)]]])
         start += len(c)
+
+
+def _filter_size(repeated: int) -> int:
+    """A power of two about 64 times the number of repeated hashes (few false candidates), from 64k
+    (fits the CPU's cache) to 16M entries."""
+    return 1 << min(24, max(16, (repeated * 64).bit_length()))
 
 
 def _repeated(values: npt.NDArray[np.uint64], pool: ThreadPoolExecutor) -> npt.NDArray[np.uint64]:
