@@ -735,7 +735,8 @@ def _duplicates(
             return np.zeros(0, dtype=np.intp)
         maybe = np.flatnonzero(possible[(prints.first & mask).astype(np.intp)])
         at = np.minimum(np.searchsorted(repeated, prints.first[maybe]), len(repeated) - 1)
-        return maybe[repeated[at] == prints.first[maybe]]
+        found: npt.NDArray[np.intp] = maybe[repeated[at] == prints.first[maybe]]
+        return found
 
     found = list(pool.map(candidates, [p for _, p in batches]))
     # Rows that share the first hash are duplicates only if they share the second one as well.
