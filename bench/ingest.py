@@ -89,7 +89,7 @@ SCHEMA = {
 
 @dataclass(frozen=True)
 class Options:
-    sizes: tuple[int, ...] = (1_000_000, 10_000_000)
+    sizes: tuple[int, ...] = (1_000_000, 10_000_000, 50_000_000)
     workdir: Path | None = None
 
     def argv(self) -> list[str]:
@@ -122,10 +122,18 @@ class Measurement:
         return self.peak_bytes < TARGET_PEAK_BYTES
 
 
+TARGET_ROWS = 10_000_000
+
+
+def gated(results: list[Measurement]) -> Measurement:
+    """The size the speed target is about: 10M rows as the issue says, else the largest measured."""
+    return next((m for m in results if m.rows == TARGET_ROWS), results[-1])
+
+
 def passed(results: list[Measurement]) -> bool:
-    """The issue's target: the rate at the largest size (10M rows by default; smaller sizes carry fixed
-    costs and show the growth), and peak memory at every size."""
-    return results[-1].fast_enough and all(m.small_enough for m in results)
+    """The issue's target: the rate at 10M rows (smaller sizes carry fixed costs, larger ones show the
+    growth), and peak memory at every size."""
+    return gated(results).fast_enough and all(m.small_enough for m in results)
 
 
 def _strings(values: np.ndarray) -> pa.Array:
@@ -345,8 +353,11 @@ def section(results: list[Measurement], opts: Options) -> str:
     verdict = "PASS" if passed(results) else "FAIL"
     lines += [
         "",
-        f"Target (issue #3): at least {TARGET_ROWS_PER_S:,} rows/s at the largest size, peak memory "
-        f"under 2 GiB at every size. **{verdict}**",
+        f"Target (issue #3): at least {TARGET_ROWS_PER_S:,} rows/s at 10M rows, peak memory "
+        f"under 2 GiB at every size; the other sizes show how time and memory grow. Load time per "
+        f"million rows: "
+        + ", ".join(f"{m.rows:,} → {m.seconds / m.rows * 1e6:.2f} s" for m in results)
+        + f". **{verdict}**",
         "",
     ]
     return "\n".join(lines)
@@ -355,18 +366,19 @@ def section(results: list[Measurement], opts: Options) -> str:
 def report() -> Report:
     opts = Options()
     results = measure(opts)
-    largest = results[-1]
+    target = gated(results)
+    peak = max(m.peak_bytes for m in results)
     return Report(
         section=section(results, opts),
         passed=passed(results),
-        target=f"≥ {TARGET_ROWS_PER_S:,} rows/s, peak < 2 GiB",
-        result=f"{largest.rate:,.0f} rows/s, {_mib(largest.peak_bytes)} at {largest.rows:,} rows",
+        target=f"≥ {TARGET_ROWS_PER_S:,} rows/s at 10M rows, peak < 2 GiB at every size",
+        result=f"{target.rate:,.0f} rows/s at {target.rows:,} rows, peak {_mib(peak)}",
     )
 
 
 def parse_args(argv: list[str] | None) -> Options:
     parser = argparse.ArgumentParser(prog="python -m bench.ingest", description=__doc__)
-    parser.add_argument("--sizes", default="1000000,10000000", help="comma-separated row counts")
+    parser.add_argument("--sizes", default="1000000,10000000,50000000", help="comma-separated row counts")
     parser.add_argument(
         "--workdir", type=Path, default=None, help="where the CSVs go (default: the temp dir)"
     )

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bench import http_json, ingest, quality
+from bench import http_json, ingest, masterdata, quality, registry
 from bench.common import REPO, BenchError, Report, exit_cleanly_on_sigterm, utc_now
 
 DOC = REPO / "docs" / "benchmarks.md"
@@ -29,6 +29,8 @@ BENCHMARKS = [
     Benchmark(http_json.TITLE, "bench.http_json", http_json.report),
     Benchmark(quality.TITLE, "bench.quality", quality.report),
     Benchmark(ingest.TITLE, "bench.ingest", ingest.report),
+    Benchmark(masterdata.TITLE, "bench.masterdata", masterdata.report),
+    Benchmark(registry.TITLE, "bench.registry", registry.report),
 ]
 
 HEADER = """# Benchmarks

@@ -28,6 +28,9 @@ Registrar = Callable[["Platform"], None]
 
 def _registrars() -> list[Registrar]:
     from wanshi.audit.api import register_jobs as register_audit_jobs
+    from wanshi.datahub.ingest.api import register_jobs as register_ingest_jobs
+    from wanshi.datahub.quality.api import register_jobs as register_quality_jobs
+    from wanshi.datahub.registry.api import register_jobs as register_registry_jobs
     from wanshi.infra.files import register_jobs as register_file_jobs
     from wanshi.notify.api import register_jobs as register_notify_jobs
     from wanshi.notify.api import sandbox_gateways
@@ -38,6 +41,9 @@ def _registrars() -> list[Registrar]:
         lambda p: register_file_jobs(p.jobs, p.files.blobs),
         lambda p: register_notify_jobs(p.jobs, sandbox_gateways(p.settings.sms_sign)),
         lambda p: register_ticket_jobs(p.jobs, reminder_days=p.settings.ticket_reminder_days),
+        lambda p: register_quality_jobs(p.jobs, p.datastore, p.files, p.settings),
+        lambda p: register_ingest_jobs(p.jobs, p.datastore, p.settings),
+        lambda p: register_registry_jobs(p.jobs, p.settings, p.datastore),
     ]
 
 

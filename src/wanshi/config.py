@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "dev-insecure-secret-change-me"  # noqa: S105 - the known default production refuses
@@ -85,6 +85,20 @@ class Settings(BaseSettings):
     datahub_dir: Path | None = None
     datahub_threads: int = Field(default=0, ge=0)
     datahub_memory_limit: str = "2GB"
+    quality_ticket_days: int = Field(default=5, ge=1, le=250)
+    quality_sweep_seconds: int = Field(default=300, ge=10)
+    registry_population_dataset: str = "population"
+    registry_legal_person_dataset: str = "legal_person"
+    # Live sources (mounted department databases and HTTP APIs) and the secrets their mounts refer to.
+    live_allowed_hosts: list[str] = Field(default_factory=list)
+    live_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    live_max_rows: int = Field(default=1000, ge=1, le=100_000)
+    live_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    live_sqlite_dir: Path | None = None
+    secrets: dict[str, SecretStr] = Field(default_factory=dict)
+    secrets_dir: Path | None = None
+    ingest_push_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    ingest_upload_max_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
 
     backup_dir: Path | None = None
     pg_dump_path: str = "pg_dump"
@@ -120,6 +134,14 @@ class Settings(BaseSettings):
     @property
     def resolved_datahub_dir(self) -> Path:
         return self.datahub_dir or self.data_dir / "datahub"
+
+    @property
+    def resolved_secrets_dir(self) -> Path:
+        return self.secrets_dir or self.data_dir / "secrets"
+
+    @property
+    def resolved_live_sqlite_dir(self) -> Path:
+        return self.live_sqlite_dir or self.data_dir / "live"
 
     @property
     def resolved_backup_dir(self) -> Path:

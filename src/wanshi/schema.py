@@ -20,6 +20,9 @@ TABLE_MODULES = [
     "wanshi.tickets.tables",
     "wanshi.datahub.catalogue.tables",
     "wanshi.datahub.ingest.tables",
+    "wanshi.datahub.masterdata.tables",
+    "wanshi.datahub.quality.tables",
+    "wanshi.datahub.registry.tables",
 ]
 
 

@@ -17,6 +17,9 @@ from wanshi.bootstrap import Platform, build_platform, migrate_database
 from wanshi.config import get_settings
 from wanshi.datahub.datagen.cli import app as datagen_app
 from wanshi.datahub.ingest.cli import app as ingest_app
+from wanshi.datahub.masterdata.cli import app as masterdata_app
+from wanshi.datahub.quality.cli import app as quality_app
+from wanshi.datahub.registry.cli import app as registry_app
 from wanshi.infra import audit, backup
 from wanshi.infra.logging import configure_logging
 from wanshi.infra.migrations import head_revision
@@ -37,6 +40,9 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(divisions_app, name="divisions")
 app.add_typer(datagen_app, name="datagen")
 app.add_typer(ingest_app, name="ingest")
+app.add_typer(masterdata_app, name="masterdata")
+app.add_typer(registry_app, name="registry")
+app.add_typer(quality_app, name="quality")
 
 console = Console(stderr=True)
 DEFAULT_PACK = Path("packs/anhui")

@@ -75,5 +75,23 @@ class Actor:
         return frozenset(g.organisation_id for g in self.grants if g.role in roles)
 
 
+# The roles of a department's own staff, who provide its data and handle its work.
+PROVIDER_ROLES = (Role.CLERK, Role.SUPERVISOR, Role.ORG_ADMIN)
+
+
+def provider_organisations(actor: Actor) -> frozenset[int]:
+    """The organisations for which the actor works as a department's own staff."""
+    return actor.organisations_for(*PROVIDER_ROLES) if actor.kind is ActorKind.STAFF else frozenset()
+
+
+def data_bureau_divisions(actor: Actor) -> tuple[str, ...]:
+    """Division codes in which a staff member acts as the data bureau (数据资源局): a system administrator
+    granted at the province or at a city. A county grant (no trailing 00) is not a bureau: counties have none
+    of their own. The system itself is not covered here; each policy says what it may do."""
+    if actor.kind is not ActorKind.STAFF:
+        return ()
+    return tuple(d for d in actor.divisions_for(Role.SYS_ADMIN) if d.endswith("00"))
+
+
 SYSTEM = Actor(kind=ActorKind.SYSTEM, username="system", display_name="系统")
 ANONYMOUS = Actor(kind=ActorKind.ANONYMOUS)

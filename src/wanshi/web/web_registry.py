@@ -26,7 +26,7 @@ from wanshi.web.templating import render
 if TYPE_CHECKING:
     from wanshi.bootstrap import Platform
 
-TEMPLATE_PACKAGES = ["wanshi.web"]
+TEMPLATE_PACKAGES = ["wanshi.web", "wanshi.datahub.registry", "wanshi.datahub.quality"]
 
 # Each context with a web.py that exposes `routers: list[APIRouter]` adds its module here; a module that
 # also exposes `admin_sections: list[AdminSection]` appears in the admin navigation.
@@ -39,6 +39,9 @@ WEB_MODULES: list[str] = [
     "wanshi.ops.web",
     "wanshi.tickets.web",
     "wanshi.datahub.catalogue.web",
+    "wanshi.datahub.ingest.web",
+    "wanshi.datahub.registry.web",
+    "wanshi.datahub.quality.web",
 ]
 
 

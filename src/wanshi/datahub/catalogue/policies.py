@@ -15,9 +15,15 @@
 
 from __future__ import annotations
 
-from wanshi.kernel.actor import Actor, ActorKind, Role, division_covers
+from wanshi.kernel.actor import (
+    Actor,
+    ActorKind,
+    Role,
+    data_bureau_divisions,
+    division_covers,
+    provider_organisations,
+)
 
-PROVIDER_ROLES = (Role.CLERK, Role.SUPERVISOR, Role.ORG_ADMIN)
 ANY_ROLE = tuple(Role)
 
 
@@ -31,16 +37,7 @@ def _staff(actor: Actor) -> bool:
 
 def review_scopes(actor: Actor) -> tuple[str, ...] | None:
     """Division codes whose resources the actor reviews; None: all (the system itself)."""
-    if _system(actor):
-        return None
-    if not _staff(actor):
-        return ()
-    # A county-level grant (no trailing 00) reviews nothing: see the module's decision.
-    return tuple(d for d in actor.divisions_for(Role.SYS_ADMIN) if d.endswith("00"))
-
-
-def provider_organisations(actor: Actor) -> frozenset[int]:
-    return actor.organisations_for(*PROVIDER_ROLES) if _staff(actor) else frozenset()
+    return None if _system(actor) else data_bureau_divisions(actor)
 
 
 def can_review(actor: Actor, division_code: str) -> bool:

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from wanshi.datahub.catalogue import excel, policies, repository
+from wanshi.datahub.catalogue import excel, live, policies, repository
 from wanshi.datahub.catalogue.domain import (
     NOTE_MAX,
     REASON_MIN,
@@ -51,9 +51,10 @@ from wanshi.datahub.catalogue.events import (
     ResourceVersionStarted,
     ResourceWithdrawn,
 )
+from wanshi.datahub.store import DatasetStore
 from wanshi.infra.uow import UnitOfWork
 from wanshi.kernel import clock
-from wanshi.kernel.actor import Actor, ActorKind
+from wanshi.kernel.actor import Actor, ActorKind, provider_organisations
 from wanshi.kernel.errors import Conflict, NotFound, ValidationFailed
 from wanshi.org import api as org
 
@@ -689,7 +690,7 @@ def version_diff(uow: UnitOfWork, resource_id: int, from_number: int, to_number:
 
 
 def _visibility(actor: Actor) -> repository.Visibility:
-    return repository.Visibility(policies.provider_organisations(actor), policies.review_scopes(actor))
+    return repository.Visibility(provider_organisations(actor), policies.review_scopes(actor))
 
 
 def _filters(query: ResourceQuery) -> repository.Filters:
@@ -897,3 +898,158 @@ def import_catalogue(uow: UnitOfWork, content: bytes, actor: Actor) -> ImportRep
     )
     uow.commit()
     return ImportReport(created, updated, unchanged, ())
+
+
+# --- live rows and load targets ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ResourceRows:
+    """The first rows of a resource's data, shaped to its fields, personal values masked."""
+
+    code: str
+    version_number: int
+    kind: MountKind
+    items: tuple[InformationItem, ...]
+    rows: tuple[dict[str, Any], ...]
+    limit: int
+
+
+@dataclass(frozen=True)
+class MountedResource:
+    """A published resource with where its data lives, for the aggregation pipeline."""
+
+    id: int
+    code: str
+    name: str
+    provider_organisation_id: int
+    division_code: str
+    mount: Mount
+    schema: ResourceSchema
+
+
+def _dataset_rows(store: DatasetStore, dataset: str, limit: int) -> list[dict[str, Any]]:
+    if dataset not in store.datasets():
+        return []
+    # The name matched DATASET_PATTERN when mounted, so quoting it is enough.
+    return list(store.query(f'SELECT * FROM "{dataset}" LIMIT ?', [limit]).to_pylist())  # noqa: S608
+
+
+def read_rows(
+    uow: UnitOfWork, store: DatasetStore, config: live.LiveConfig, code: str, limit: int, actor: Actor
+) -> ResourceRows:
+    """Preview a resource's data wherever it is mounted (the analytical store, a department database, an
+    HTTP API). Rows are the provider's data: its own staff and the reviewers over it read them here;
+    other departments obtain them through sharing. The mount being prepared is read when there is one,
+    so a provider can check it before submitting."""
+    found = repository.find_by_code(uow.session, code.strip())
+    if found is None or not _visible(actor, found):
+        raise NotFound("资源不存在", code="catalogue_resource_not_found")
+    _authorize(
+        uow,
+        policies.can_provide(actor, found.provider_organisation_id, found.division_code),
+        actor,
+        "rows",
+        found,
+    )
+    numbers = [n for n in (found.working_version, found.published_version) if n is not None]
+    version = next((v for v in (_version(uow, found, n) for n in numbers) if v.mount is not None), None)
+    uow.session.rollback()
+    if version is None or version.mount is None:
+        raise Conflict("资源尚未挂接数据", code="catalogue_not_mounted")
+    mount, limit = version.mount, max(1, min(limit, config.max_rows))
+    if mount.kind is MountKind.DATASET:
+        records = _dataset_rows(store, mount.dataset, limit)
+    elif mount.kind is MountKind.DATABASE:
+        records = live.read_database(mount, config, limit)
+    else:
+        records = live.read_http(mount, config, limit)
+    rows = live.shape(records, version.metadata.items)
+    uow.audit(
+        actor,
+        "catalogue.resource.rows",
+        object_type="catalogue_resource",
+        object_id=found.id,
+        tenant=found.division_code,
+        detail={"code": found.code, "version": version.number, "kind": mount.kind.value, "rows": len(rows)},
+    )
+    uow.commit()
+    return ResourceRows(found.code, version.number, mount.kind, version.metadata.items, tuple(rows), limit)
+
+
+def _mounted(uow: UnitOfWork, r: Resource) -> MountedResource | None:
+    if r.state is not ResourceState.PUBLISHED or r.published_version is None:
+        return None
+    published = _version(uow, r, r.published_version)
+    if published.mount is None:
+        return None
+    return MountedResource(
+        id=r.id,
+        code=r.code,
+        name=published.metadata.name,
+        provider_organisation_id=r.provider_organisation_id,
+        division_code=r.division_code,
+        mount=published.mount,
+        schema=resource_schema(uow, r.code),
+    )
+
+
+def load_targets(uow: UnitOfWork, actor: Actor, kind: MountKind | None = None) -> list[MountedResource]:
+    """Published, mounted resources the actor may load data into (its organisations' own; every one in
+    their area for the data bureau)."""
+    organisations = provider_organisations(actor)
+    scopes = policies.review_scopes(actor)
+    if scopes is None or scopes:
+        found, _total = repository.search(
+            uow.session,
+            _visibility(actor),
+            repository.Filters(state=ResourceState.PUBLISHED),
+            limit=None,
+            offset=0,
+        )
+    else:
+        found = []
+        for organisation in sorted(organisations):
+            some, _total = repository.search(
+                uow.session,
+                _visibility(actor),
+                repository.Filters(provider_organisation_id=organisation, state=ResourceState.PUBLISHED),
+                limit=None,
+                offset=0,
+            )
+            found.extend(some)
+    targets = []
+    for r in found:
+        if not policies.can_provide(actor, r.provider_organisation_id, r.division_code):
+            continue
+        mounted = _mounted(uow, r)
+        if mounted is not None and (kind is None or mounted.mount.kind is kind):
+            targets.append(mounted)
+    return targets
+
+
+def find_load_target(uow: UnitOfWork, dataset: str, actor: Actor) -> MountedResource:
+    """The published resource mounted on ``dataset`` that the actor may load into."""
+    for target in load_targets(uow, actor, MountKind.DATASET):
+        if target.mount.dataset == dataset:
+            return target
+    # Whether another department's resource uses the name is not disclosed.
+    raise NotFound(
+        f"没有您可以归集的、挂接数据集“{dataset}”的已发布资源", code="catalogue_dataset_not_mounted"
+    )
+
+
+def mounted_resource(uow: UnitOfWork, code: str, actor: Actor) -> MountedResource:
+    """A published resource's mount and fields, for the actor who may load into it."""
+    found = repository.find_by_code(uow.session, code.strip())
+    if found is None or not _visible(actor, found):
+        raise NotFound("资源不存在", code="catalogue_resource_not_found")
+    _authorize(
+        uow,
+        policies.can_provide(actor, found.provider_organisation_id, found.division_code),
+        actor,
+        "load",
+        found,
+    )
+    mounted = _mounted(uow, found)
+    if mounted is None:
+        raise Conflict("资源尚未发布或未挂接数据", code="catalogue_resource_not_published")
+    return mounted

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 from starlette.responses import RedirectResponse, Response
@@ -371,6 +371,10 @@ def _detail_page(
             "general": general,
             "listed": listed,
             "done": done if done in DONE else "",
+            # The same rule read_rows authorises with: the provider's staff and its reviewers.
+            "can_preview": policies.can_provide(
+                actor, detail.resource.provider_organisation_id, detail.resource.division_code
+            ),
         },
         status_code=error.http_status if isinstance(error, WanshiError) else (422 if error else 200),
     )
@@ -950,6 +954,69 @@ def api_diff(
 ) -> DiffOut:
     with platform.uow() as uow:
         return DiffOut.of(catalogue.version_diff(uow, resource_id, from_version, to_version, actor))
+
+
+# --- live rows: the preview page and the rows API ---------------------------------------------------------
+PREVIEW_ROWS = 20
+
+
+class RowsOut(Out):
+    code: str
+    version_number: int
+    kind: catalogue.MountKind
+    fields: list[ItemOut]
+    rows: list[dict[str, Any]] = Field(description="Values of sensitive and core fields are masked")
+    limit: int
+
+
+@pages.get("/{resource_id}/preview")
+def preview_page(
+    request: Request,
+    platform: PlatformDep,
+    actor: Staff,
+    resource_id: int,
+    limit: Annotated[int, Query(ge=1, le=500)] = PREVIEW_ROWS,
+) -> Response:
+    config = catalogue.LiveConfig.from_settings(platform.settings)
+    error: WanshiError | None = None
+    rows = None
+    with platform.uow() as uow:
+        detail = catalogue.get_resource(uow, resource_id, actor)
+        try:
+            rows = catalogue.read_rows(uow, platform.datastore, config, detail.resource.code, limit, actor)
+        except (ValidationFailed, Conflict, catalogue.LiveSourceFailed) as exc:
+            uow.rollback()
+            error = exc
+    return render_admin(
+        request,
+        actor,
+        "catalogue/preview.html",
+        {"detail": detail, "resource": detail.resource, "answer": rows, "error": error, "limit": limit},
+        status_code=error.http_status if error is not None else 200,
+    )
+
+
+@api_router.get(
+    "/resources/{code:path}/rows",
+    summary="The first rows of a resource's data, wherever it is mounted (dataset, database or HTTP API)",
+)
+def api_rows(
+    platform: PlatformDep,
+    actor: Staff,
+    code: Annotated[str, Path(max_length=40)],
+    limit: Annotated[int, Query(ge=1, le=100_000)] = PREVIEW_ROWS,
+) -> RowsOut:
+    config = catalogue.LiveConfig.from_settings(platform.settings)
+    with platform.uow() as uow:
+        answer = catalogue.read_rows(uow, platform.datastore, config, code, limit, actor)
+    return RowsOut(
+        code=answer.code,
+        version_number=answer.version_number,
+        kind=answer.kind,
+        fields=[ItemOut.model_validate(i.as_dict()) for i in answer.items],
+        rows=list(answer.rows),
+        limit=answer.limit,
+    )
 
 
 # --- admin area -------------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from wanshi.datahub.datagen.vector import (
     pick,
     put_digits,
     put_text,
+    replace_rows,
     resident_id_check,
     strings,
 )
@@ -139,6 +140,21 @@ class People:
     ethnicity: pa.StringArray
     address: pa.StringArray
     phone: pa.StringArray
+
+    def take(self, index: Ints) -> People:
+        """The people at ``index`` (rows repeated where a duplicate copies another)."""
+        rows = pa.array(index)
+        return People(
+            id_matrix=self.id_matrix[index],
+            birth_days=self.birth_days[index],
+            id_county=self.id_county[index],
+            household_county=self.household_county[index],
+            male=self.male[index],
+            name=self.name.take(rows),
+            ethnicity=self.ethnicity.take(rows),
+            address=self.address.take(rows),
+            phone=self.phone.take(rows),
+        )
 
 
 class SequenceCounter:
@@ -295,6 +311,9 @@ def _finish(rng: np.random.Generator, people: People, start: int, options: Popul
     n = len(people.birth_days)
     info = tables.counties()
     plan = d.plan(rng, n, options.defect_rate, options.defects)
+    found = d.duplicates(rng, plan)
+    if len(found.exact) or len(found.near):
+        people = people.take(found.index(n))
     ids = people.id_matrix
     field_birth = people.id_matrix[:, 6:14].copy()
     codes = np.frombuffer("".join(info.codes).encode(), dtype=np.uint8).reshape(-1, 6)
@@ -322,26 +341,75 @@ def _finish(rng: np.random.Generator, people: People, start: int, options: Popul
     right = np.argsort(ID_CHECK_CHARS)[actual]
     ids[rows, 17] = ID_CHECK_CHARS[(right + rng.integers(1, 11, size=len(rows))) % 11]
 
+    near = _near_duplicates(rng, found.near, ids, household, codes)
     columns: dict[str, pa.Array] = {
-        "id_number": strings(ids),
+        "id_number": strings(ids, near.id_valid),
         "name": people.name,
         "sex": pick(("女", "男"), people.male.astype(np.int64)),
         "birth_date": strings(iso_dates(field_birth)),
         "ethnicity": people.ethnicity,
         "household_division": strings(household),
-        "address": people.address,
-        "phone": people.phone,
+        "address": replace_rows(people.address, near.moved, sample_addresses(rng, near.moved_to)),
+        "phone": replace_rows(people.phone, near.new_phone, sample_phones(rng, len(near.new_phone))),
     }
+    columns["id_number"] = replace_rows(columns["id_number"], near.old15, strings(near.old15_ids))
+    names = people.name.take(pa.array(near.renamed, type=pa.int64())).to_pylist()
+    columns["name"] = replace_rows(people.name, near.renamed, [d.name_variant(rng, v) for v in names])
     record_id = np.arange(start + 1, start + n + 1, dtype=np.int64)
     return d.apply_text_defects(
-        rng,
-        plan,
-        columns,
-        record_id,
-        REQUIRED,
-        SCHEMA,
-        code_column="id_number",
-        variant=("phone", lambda count: sample_phones(rng, count)),
+        rng, plan, columns, record_id, found, REQUIRED, SCHEMA, code_column="id_number"
+    )
+
+
+@dataclass(frozen=True)
+class _NearDuplicates:
+    """What the near-duplicates changed, beyond the ID matrix and household codes changed in place."""
+
+    id_valid: Bools
+    old15: Ints
+    old15_ids: np.ndarray  # (len(old15), 15) ASCII
+    renamed: Ints
+    new_phone: Ints
+    moved: Ints
+    moved_to: Ints  # county index of each moved row
+
+
+def _near_duplicates(
+    rng: np.random.Generator, near: Ints, ids: np.ndarray, household: np.ndarray, codes: np.ndarray
+) -> _NearDuplicates:
+    """Each near-duplicate made to differ from its source in one of the ways of ``d.PERSON_NEAR_MIX``."""
+    kinds = d.near_kinds(rng, len(near), d.PERSON_NEAR_MIX)
+    old15 = near[kinds == d.ID_OLD15]
+    # 15-digit IDs were issued until 1999 and drop the century "19": only people born in the 1900s had one.
+    born_1900s = (ids[old15, 6] == ord("1")) & (ids[old15, 7] == ord("9"))
+    transposed = np.r_[near[kinds == d.ID_TRANSPOSED], old15[~born_1900s]]
+    old15 = old15[born_1900s]
+    for rows, change in (
+        (near[kinds == d.ID_TYPO], d.mistype_digits),
+        (transposed, d.transpose_adjacent),
+    ):
+        part = ids[rows]
+        change(rng, part, 17)
+        ids[rows] = part
+    id_valid = np.ones(len(ids), dtype=np.bool_)
+    id_valid[near[kinds == d.ID_MISSING]] = False
+    with_id_problem = near[np.isin(kinds, d.PERSON_ID_KINDS)]
+    also_name = with_id_problem[rng.random(len(with_id_problem)) < d.ALSO_NAME_SHARE]
+
+    moved = near[kinds == d.MOVED]
+    counties = len(tables.counties().codes)
+    moved_to = rng.choice(counties, size=len(moved), p=tables.counties().p)
+    current = np.searchsorted(np.array(tables.counties().codes), strings(household[moved]).to_numpy(False))
+    moved_to = np.where(moved_to == current, (moved_to + 1) % counties, moved_to)
+    household[moved] = codes[moved_to]
+    return _NearDuplicates(
+        id_valid=id_valid,
+        old15=old15,
+        old15_ids=np.concatenate([ids[old15, :6], ids[old15, 8:17]], axis=1),
+        renamed=np.sort(np.r_[near[kinds == d.NAME_VARIANT], also_name]),
+        new_phone=near[kinds == d.PHONE_CHANGED],
+        moved=moved,
+        moved_to=moved_to,
     )
 
 

@@ -8,7 +8,17 @@ from typing import Annotated, Any
 import typer
 import yaml
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from wanshi.datahub.ingest import api as ingest
 from wanshi.kernel.actor import SYSTEM
@@ -75,23 +85,40 @@ def load(
         source=source,
         encoding=encoding,
     )
+    # The bar's total is an estimate (a line count): it is raised if the file holds more records.
+    try:
+        expected = ingest.estimate_rows(file, ingest.guess_format(file))
+    except (OSError, WanshiError):
+        expected = None
     progress = Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
-        TextColumn("{task.completed:,} 行"),
+        BarColumn(),
+        TaskProgressColumn(),
+        MofNCompleteColumn(),
+        TextColumn("行"),
         TimeElapsedColumn(),
+        TimeRemainingColumn(),
         console=console,
     )
+
+    def advance(task: TaskID, counts: ingest.LoadCounts) -> None:
+        total = progress.tasks[task].total
+        if total is not None and counts.read > total:
+            progress.update(task, total=counts.read)
+        progress.update(task, completed=counts.read)
+
     try:
         with progress, platform.uow() as uow:
-            task = progress.add_task(f"归集 {file.name}", total=None)
+            task = progress.add_task(f"归集 {file.name}", total=expected)
             result = ingest.load_file(
                 uow,
                 platform.datastore,
                 command,
                 SYSTEM,
-                progress=lambda counts: progress.update(task, completed=counts.read),
+                progress=lambda counts: advance(task, counts),
             )
+            progress.update(task, total=result.counts.read, completed=result.counts.read)
     except WanshiError as exc:
         console.print(f"[red]错误 {exc.error_code}[/red]: {exc.message}")
         raise typer.Exit(1) from None

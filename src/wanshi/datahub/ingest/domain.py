@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from wanshi.kernel.errors import ValidationFailed
+from wanshi.kernel.errors import ValidationFailed, WanshiError
 
 FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 # Lineage columns added to every stored row; target fields may not start with an underscore.
@@ -249,3 +249,54 @@ class Load:
     error: str = ""
     # True when this call found the load already complete and added nothing.
     repeated: bool = False
+    # Whose data it is: the catalogue resource loaded into and its provider (None for loads made
+    # without a resource, such as the CLI's), for scoping the loads console.
+    resource_code: str = ""
+    organisation_id: int | None = None
+    division_code: str = ""
+
+
+@dataclass(frozen=True)
+class LoadOwner:
+    """The catalogue resource a load fills, and the provider the load belongs to."""
+
+    resource_code: str
+    organisation_id: int
+    division_code: str
+
+
+@dataclass(frozen=True)
+class PullSchedule:
+    """A database-mounted resource pulled every ``interval_seconds`` into ``dataset``."""
+
+    id: int
+    resource_code: str
+    dataset: str
+    watermark_column: str
+    interval_seconds: int
+    enabled: bool
+    next_run_at: datetime
+    organisation_id: int
+    division_code: str
+    created_by: str
+    last_run_at: datetime | None = None
+    last_load_id: int | None = None
+    last_status: str = ""
+    last_error: str = ""
+
+
+@dataclass(frozen=True)
+class LoadScope:
+    """Which loads a reader sees: everything, or those of some providers and of some division subtrees;
+    loads made without a provider (the CLI's) only with ``unowned``."""
+
+    everything: bool = False
+    organisations: frozenset[int] = frozenset()
+    divisions: tuple[str, ...] = ()
+    unowned: bool = False
+
+
+class PayloadTooLarge(WanshiError):
+    code = "ingest_payload_too_large"
+    http_status = 413
+    default_message = "提交的数据过大"

@@ -1,16 +1,24 @@
-"""Persistence of loads, watermarks and pushed batches. Never commits."""
+"""Persistence of loads, watermarks, pushed batches and pull schedules. Never commits."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import ColumnElement, and_, false, func, insert, or_, select, true, update
 from sqlalchemy.orm import Session
 
-from wanshi.datahub.ingest.domain import Load, LoadCounts, LoadStatus, SourceFormat
-from wanshi.datahub.ingest.tables import load, push, watermark
+from wanshi.datahub.ingest.domain import (
+    Load,
+    LoadCounts,
+    LoadScope,
+    LoadStatus,
+    PullSchedule,
+    SourceFormat,
+)
+from wanshi.datahub.ingest.tables import load, pull_schedule, push, watermark
 from wanshi.kernel import clock
+from wanshi.org.api import scope_filter
 
 
 def _load(row: Any) -> Load:
@@ -34,6 +42,9 @@ def _load(row: Any) -> Load:
         finished_at=None if row.finished_at is None else clock.as_utc(row.finished_at),
         created_by=row.created_by,
         error=row.error,
+        resource_code=row.resource_code,
+        organisation_id=None if row.organisation_id is None else int(row.organisation_id),
+        division_code=row.division_code,
     )
 
 
@@ -64,11 +75,56 @@ def get(session: Session, load_id: int) -> Load | None:
     return _load(row) if row else None
 
 
-def list_loads(session: Session, dataset: str | None, limit: int, offset: int) -> list[Load]:
-    stmt = select(load).order_by(load.c.started_at.desc(), load.c.id.desc()).limit(limit).offset(offset)
+def _visible(scope: LoadScope) -> ColumnElement[bool]:
+    if scope.everything:
+        return true()
+    clauses: list[ColumnElement[bool]] = []
+    if scope.organisations:
+        clauses.append(load.c.organisation_id.in_(sorted(scope.organisations)))
+    if scope.divisions:
+        clauses.append(and_(load.c.division_code != "", scope_filter(load.c.division_code, scope.divisions)))
+    if scope.unowned:
+        clauses.append(and_(load.c.division_code == "", load.c.organisation_id.is_(None)))
+    return or_(*clauses) if clauses else false()
+
+
+def list_loads(
+    session: Session,
+    scope: LoadScope,
+    dataset: str | None,
+    limit: int,
+    offset: int,
+    status: LoadStatus | None = None,
+) -> tuple[list[Load], int]:
+    where = [_visible(scope)]
     if dataset:
-        stmt = stmt.where(load.c.dataset == dataset)
-    return [_load(r) for r in session.execute(stmt)]
+        where.append(load.c.dataset == dataset)
+    if status is not None:
+        where.append(load.c.status == status.value)
+    total = session.execute(select(func.count()).select_from(load).where(*where)).scalar_one()
+    stmt = (
+        select(load)
+        .where(*where)
+        .order_by(load.c.started_at.desc(), load.c.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return [_load(r) for r in session.execute(stmt)], int(total)
+
+
+def record_progress(session: Session, load_id: int, counts: LoadCounts) -> None:
+    """Counts so far of a running load, for the console's progress display."""
+    session.execute(
+        update(load)
+        .where(load.c.id == load_id, load.c.status == LoadStatus.RUNNING.value)
+        .values(
+            rows_read=counts.read,
+            rows_stored=counts.stored,
+            rows_quarantined=counts.quarantined,
+            rows_duplicate=counts.duplicate,
+            chunks=counts.chunks,
+        )
+    )
 
 
 def add(session: Session, values: dict[str, Any]) -> int:
@@ -143,3 +199,94 @@ def add_push(session: Session, dataset: str, key: str, content_hash: str, load_i
             dataset=dataset, idempotency_key=key, content_hash=content_hash, load_id=load_id, created_at=at
         )
     )
+
+
+# --- pull schedules ---------------------------------------------------------------------------------------
+def _schedule(row: Any) -> PullSchedule:
+    return PullSchedule(
+        id=int(row.id),
+        resource_code=row.resource_code,
+        dataset=row.dataset,
+        watermark_column=row.watermark_column,
+        interval_seconds=int(row.interval_seconds),
+        enabled=bool(row.enabled),
+        next_run_at=clock.as_utc(row.next_run_at),
+        organisation_id=int(row.organisation_id),
+        division_code=row.division_code,
+        created_by=row.created_by,
+        last_run_at=None if row.last_run_at is None else clock.as_utc(row.last_run_at),
+        last_load_id=None if row.last_load_id is None else int(row.last_load_id),
+        last_status=row.last_status,
+        last_error=row.last_error,
+    )
+
+
+def get_schedule(session: Session, schedule_id: int, *, lock: bool = False) -> PullSchedule | None:
+    stmt = select(pull_schedule).where(pull_schedule.c.id == schedule_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    row = session.execute(stmt).first()
+    return _schedule(row) if row else None
+
+
+def find_schedule(session: Session, resource_code: str) -> PullSchedule | None:
+    row = session.execute(select(pull_schedule).where(pull_schedule.c.resource_code == resource_code)).first()
+    return _schedule(row) if row else None
+
+
+def save_schedule(session: Session, s: PullSchedule, at: datetime) -> int:
+    values = {
+        "resource_code": s.resource_code,
+        "dataset": s.dataset,
+        "watermark_column": s.watermark_column,
+        "interval_seconds": s.interval_seconds,
+        "enabled": s.enabled,
+        "next_run_at": s.next_run_at,
+        "organisation_id": s.organisation_id,
+        "division_code": s.division_code,
+        "updated_at": at,
+    }
+    if s.id:
+        session.execute(update(pull_schedule).where(pull_schedule.c.id == s.id).values(**values))
+        return s.id
+    stmt = (
+        insert(pull_schedule)
+        .values(**values, created_by=s.created_by, created_at=at)
+        .returning(pull_schedule.c.id)
+    )
+    return int(session.execute(stmt).scalar_one())
+
+
+def list_schedules(session: Session, scope: LoadScope) -> list[PullSchedule]:
+    stmt = select(pull_schedule).order_by(pull_schedule.c.resource_code)
+    if not scope.everything:
+        clauses: list[ColumnElement[bool]] = []
+        if scope.organisations:
+            clauses.append(pull_schedule.c.organisation_id.in_(sorted(scope.organisations)))
+        if scope.divisions:
+            clauses.append(scope_filter(pull_schedule.c.division_code, scope.divisions))
+        stmt = stmt.where(or_(*clauses) if clauses else false())
+    return [_schedule(r) for r in session.execute(stmt)]
+
+
+def due_schedules(session: Session, now: datetime) -> list[PullSchedule]:
+    rows = session.execute(
+        select(pull_schedule)
+        .where(pull_schedule.c.enabled.is_(True), pull_schedule.c.next_run_at <= now)
+        .order_by(pull_schedule.c.id)
+        .with_for_update(skip_locked=True)
+    )
+    return [_schedule(r) for r in rows]
+
+
+def set_next_run(session: Session, schedule_id: int, at: datetime) -> None:
+    session.execute(update(pull_schedule).where(pull_schedule.c.id == schedule_id).values(next_run_at=at))
+
+
+def record_run(
+    session: Session, schedule_id: int, at: datetime, status: str, load_id: int | None, error: str
+) -> None:
+    values: dict[str, Any] = {"last_run_at": at, "last_status": status, "last_error": error}
+    if load_id is not None:
+        values["last_load_id"] = load_id
+    session.execute(update(pull_schedule).where(pull_schedule.c.id == schedule_id).values(**values))

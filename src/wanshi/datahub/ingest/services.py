@@ -17,47 +17,63 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from wanshi.config import Settings
+from wanshi.datahub.catalogue import api as catalogue
 from wanshi.datahub.ingest import policies, repository
 from wanshi.datahub.ingest.domain import (
+    LOADED_AT_COLUMN,
     QUARANTINE_SUFFIX,
+    REASON_CODES_COLUMN,
+    REASONS_COLUMN,
+    ROW_COLUMN,
+    SOURCE_COLUMN,
     FieldMapping,
     Load,
     LoadCounts,
+    LoadOwner,
     LoadStatus,
+    PullSchedule,
     SourceFormat,
     TargetSchema,
     batch_id,
     batch_prefix,
     load_key,
+    parse_schema,
 )
 from wanshi.datahub.ingest.readers import CHUNK_ROWS, content_hash, guess_format, open_source, records_table
 from wanshi.datahub.ingest.transform import Deduplicator, Lineage, transform_chunk
 from wanshi.datahub.store import DatasetStore
 from wanshi.datahub.store.base import MAX_DATASET_NAME, StoreError, check_dataset
-from wanshi.infra.uow import UnitOfWork
+from wanshi.infra.jobs import JobContext, JobRegistry
+from wanshi.infra.logging import mask_personal_data
+from wanshi.infra.uow import JobRequest, UnitOfWork
 from wanshi.kernel import clock
-from wanshi.kernel.actor import Actor
+from wanshi.kernel.actor import SYSTEM, Actor
 from wanshi.kernel.errors import Conflict, NotFound, ValidationFailed
 
 MAX_PUSH_RECORDS = 100_000
 # Chunks in flight at once: each holds about a chunk of raw and typed columns in memory.
 MAX_WORKERS = 4
 ERROR_MAX = 2000
+PROGRESS_SECONDS = 2.0
 
 Progress = Callable[[LoadCounts], None]
 
@@ -74,6 +90,7 @@ class LoadFile:
     # Force an encoding instead of detecting it (CSV and JSON Lines).
     encoding: str | None = None
     chunk_rows: int = CHUNK_ROWS
+    owner: LoadOwner | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +101,7 @@ class PushBatch:
     records: tuple[dict[str, Any], ...]
     mapping: FieldMapping = field(default_factory=FieldMapping)
     source: str = "api"
+    owner: LoadOwner | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +113,9 @@ class PullDatabase:
     watermark_column: str
     mapping: FieldMapping = field(default_factory=FieldMapping)
     chunk_rows: int = CHUNK_ROWS
+    owner: LoadOwner | None = None
+    # An engine that can only read (a mounted resource's, from the catalogue); else one from ``url``.
+    engine: Engine | None = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +128,7 @@ class _Recipe:
     content_hash: str
     key: str
     encoding: str
+    owner: LoadOwner | None = None
 
 
 def quarantine_dataset(dataset: str) -> str:
@@ -148,6 +170,7 @@ def load_file(
         content_hash=digest,
         key=load_key(digest, cmd.dataset, cmd.schema, cmd.mapping),
         encoding=opened.encoding,
+        owner=cmd.owner,
     )
     return _run(uow, store, recipe, opened.chunks, actor, progress)
 
@@ -171,7 +194,11 @@ def push_batch(uow: UnitOfWork, store: DatasetStore, cmd: PushBatch, actor: Acto
     digest = hashlib.sha256(body.encode()).hexdigest()
     known = repository.get_push(uow.session, cmd.dataset, cmd.idempotency_key)
     if known is not None and known[0] != digest:
-        raise Conflict("该幂等键已用于另一批数据", field="idempotency_key")
+        raise Conflict(
+            "该幂等键已用于另一批数据，请换用新的幂等键",
+            code="ingest_idempotency_key_reused",
+            field="idempotency_key",
+        )
     recipe = _Recipe(
         dataset=cmd.dataset,
         schema=cmd.schema,
@@ -182,6 +209,7 @@ def push_batch(uow: UnitOfWork, store: DatasetStore, cmd: PushBatch, actor: Acto
         # The key, not only the content: two pushes of equal records under two keys are two deliveries.
         key=load_key(f"push\n{cmd.idempotency_key}\n{digest}", cmd.dataset, cmd.schema, cmd.mapping),
         encoding="json",
+        owner=cmd.owner,
     )
 
     def remember(session: Session, _load: Load) -> None:
@@ -234,11 +262,12 @@ def pull_database(
         content_hash=digest,
         key=key,
         encoding="database",
+        owner=cmd.owner,
     )
     highest: list[Any] = []
 
     def rows() -> Iterator[pa.Table]:
-        engine = create_engine(cmd.url)
+        engine = cmd.engine or create_engine(cmd.url)
         where = f"WHERE q.{column} > :watermark " if last is not None else ""
         # The caller's query is the department's own SQL, run with its own credentials (system actor only).
         sql = text(f"SELECT * FROM ({cmd.query}) AS q {where}ORDER BY q.{column}")  # noqa: S608
@@ -253,7 +282,8 @@ def pull_database(
                     highest.append(records[-1][column])
                     yield records_table(records)
         finally:
-            engine.dispose()
+            if cmd.engine is None:
+                engine.dispose()
 
     def advance(session: Session, _load: Load) -> None:
         if highest:
@@ -267,16 +297,42 @@ def pull_database(
 def get_load(uow: UnitOfWork, load_id: int, actor: Actor) -> Load:
     uow.authorize(policies.can_list_loads(actor), actor, "datahub.get_load", object_id=load_id)
     found = repository.get(uow.session, load_id)
-    if found is None:
-        raise NotFound("找不到该归集记录")
+    if found is None or not policies.can_see_load(actor, found):
+        # Another department's load is answered as missing: its existence is not disclosed.
+        raise NotFound("找不到该归集记录", code="ingest_load_not_found")
     return found
+
+
+@dataclass(frozen=True)
+class LoadPage:
+    items: tuple[Load, ...]
+    total: int
+    limit: int
+    offset: int
+
+
+def search_loads(
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    dataset: str | None = None,
+    status: LoadStatus | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> LoadPage:
+    """Loads the actor may see, newest first: a department its own, the data bureau all in its area."""
+    uow.authorize(policies.can_list_loads(actor), actor, "datahub.list_loads")
+    limit, offset = max(1, min(limit, 200)), max(0, offset)
+    found, total = repository.list_loads(
+        uow.session, policies.load_scope(actor), dataset, limit, offset, status
+    )
+    return LoadPage(tuple(found), total, limit, offset)
 
 
 def list_loads(
     uow: UnitOfWork, actor: Actor, *, dataset: str | None = None, limit: int = 50, offset: int = 0
 ) -> list[Load]:
-    uow.authorize(policies.can_list_loads(actor), actor, "datahub.list_loads")
-    return repository.list_loads(uow.session, dataset, max(1, min(limit, 200)), max(0, offset))
+    return list(search_loads(uow, actor, dataset=dataset, limit=limit, offset=offset).items)
 
 
 def _add_load(uow: UnitOfWork, values: dict[str, Any]) -> int:
@@ -305,6 +361,7 @@ def _start(uow: UnitOfWork, recipe: _Recipe, actor: Actor) -> Load:
         started = replace(existing, status=LoadStatus.RUNNING, source=recipe.source, encoding=recipe.encoding)
     else:
         now = clock.now()
+        owner = recipe.owner
         new_id = _add_load(
             uow,
             {
@@ -315,7 +372,9 @@ def _start(uow: UnitOfWork, recipe: _Recipe, actor: Actor) -> Load:
                 "load_key": recipe.key,
                 "encoding": recipe.encoding,
                 "status": LoadStatus.RUNNING.value,
-                "division_code": actor.division_code or "",
+                "division_code": owner.division_code if owner else actor.division_code or "",
+                "organisation_id": owner.organisation_id if owner else actor.organisation_id,
+                "resource_code": owner.resource_code if owner else "",
                 "created_by": actor.label,
                 "created_by_kind": actor.kind.value,
                 "started_at": now,
@@ -334,6 +393,9 @@ def _start(uow: UnitOfWork, recipe: _Recipe, actor: Actor) -> Load:
             started_at=now,
             finished_at=None,
             created_by=actor.label,
+            resource_code=owner.resource_code if owner else "",
+            organisation_id=owner.organisation_id if owner else actor.organisation_id,
+            division_code=owner.division_code if owner else actor.division_code or "",
         )
     uow.audit(
         actor,
@@ -431,7 +493,9 @@ def _run(
     started = _start(uow, recipe, actor)
     if started.repeated:
         return started
-    pipeline = _Pipeline(store, recipe, Lineage(recipe.source, started.started_at), progress)
+    pipeline = _Pipeline(
+        store, recipe, Lineage(recipe.source, started.started_at), _Reporter(uow, started.id, progress)
+    )
     try:
         pipeline.run(chunks)
     except Exception as exc:
@@ -462,6 +526,25 @@ def _run(
     return finished
 
 
+class _Reporter:
+    """Passes counts to the caller's progress callback and, every few seconds, to the load's record, so
+    the console shows a running load advancing (the final counts are written when it finishes)."""
+
+    def __init__(self, uow: UnitOfWork, load_id: int, progress: Progress | None) -> None:
+        self.uow = uow
+        self.load_id = load_id
+        self.progress = progress
+        self.saved_at = time.monotonic()
+
+    def __call__(self, counts: LoadCounts) -> None:
+        if self.progress is not None:
+            self.progress(counts)
+        if time.monotonic() - self.saved_at >= PROGRESS_SECONDS:
+            repository.record_progress(self.uow.session, self.load_id, counts)
+            self.uow.commit()
+            self.saved_at = time.monotonic()
+
+
 def _columns(recipe: _Recipe, source_columns: list[str]) -> dict[str, str | None]:
     columns = recipe.mapping.resolve(recipe.schema, source_columns)
     absent = [f.label for f in recipe.schema.fields if f.required and columns[f.name] is None]
@@ -490,3 +573,311 @@ def _fail(uow: UnitOfWork, started: Load, counts: LoadCounts, actor: Actor, exc:
         detail={"dataset": started.dataset, "source": started.source, "error": message[:ERROR_MAX]},
     )
     uow.commit()
+
+
+# --- loads into catalogue resources: pushed over HTTP, uploaded in the console ----------------------------
+@dataclass(frozen=True)
+class PushRows:
+    """A batch pushed to the dataset a published resource is mounted on (its fields are the schema)."""
+
+    dataset: str
+    idempotency_key: str
+    records: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class UploadFile:
+    """A file uploaded to be loaded into a published resource mounted on a dataset."""
+
+    resource_code: str
+    path: Path
+    # The name the person's file had: it gives the format and is recorded as the source.
+    filename: str
+
+
+def _owner(target: catalogue.MountedResource) -> LoadOwner:
+    return LoadOwner(target.code, target.provider_organisation_id, target.division_code)
+
+
+def _schema(target: catalogue.MountedResource) -> TargetSchema:
+    return parse_schema(target.schema.as_dict())
+
+
+def push_rows(uow: UnitOfWork, store: DatasetStore, cmd: PushRows, actor: Actor) -> Load:
+    """A department system's batch for one of its resources (``POST /api/v1/ingest/{dataset}/batches``)."""
+    uow.authorize(
+        policies.can_push_batch(actor),
+        actor,
+        "datahub.push_batch",
+        object_type="dataset",
+        object_id=cmd.dataset,
+    )
+    target = catalogue.find_load_target(uow, cmd.dataset, actor)
+    uow.session.rollback()
+    batch = PushBatch(
+        dataset=cmd.dataset,
+        schema=_schema(target),
+        idempotency_key=cmd.idempotency_key,
+        records=cmd.records,
+        owner=_owner(target),
+    )
+    return push_batch(uow, store, batch, actor)
+
+
+def upload_file(
+    uow: UnitOfWork, store: DatasetStore, cmd: UploadFile, actor: Actor, *, progress: Progress | None = None
+) -> Load:
+    uow.authorize(
+        policies.can_load_file(actor),
+        actor,
+        "datahub.load_file",
+        object_type="catalogue_resource",
+        object_id=cmd.resource_code,
+    )
+    target = catalogue.mounted_resource(uow, cmd.resource_code, actor)
+    uow.session.rollback()
+    if target.mount.kind is not catalogue.MountKind.DATASET:
+        raise ValidationFailed(
+            "该资源挂接的不是数据中心分析库，不能上传文件归集",
+            code="ingest_resource_not_dataset",
+            field="resource",
+        )
+    command = LoadFile(
+        path=cmd.path,
+        dataset=target.mount.dataset,
+        schema=_schema(target),
+        source=Path(cmd.filename).name[:200],
+        format=guess_format(Path(cmd.filename)),
+        owner=_owner(target),
+    )
+    return load_file(uow, store, command, actor, progress=progress)
+
+
+# --- quarantine -------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class QuarantinePage:
+    """A load's quarantined rows: the source's own columns (personal data masked), the line and why."""
+
+    load: Load
+    columns: tuple[str, ...]
+    rows: tuple[dict[str, Any], ...]
+    total: int
+    limit: int
+    offset: int
+
+
+_LINEAGE = frozenset(
+    {SOURCE_COLUMN, LOADED_AT_COLUMN, ROW_COLUMN, REASON_CODES_COLUMN, REASONS_COLUMN, "batch"}
+)
+
+
+def _masker(uow: UnitOfWork, resource_code: str) -> Callable[[str, Any], Any]:
+    """Mask a quarantined value by the grade the catalogue gives its field; free text by pattern."""
+    items: dict[str, catalogue.InformationItem] = {}
+    if resource_code:
+        try:
+            meta = catalogue.find_resource(uow, resource_code, SYSTEM).view.metadata
+        except NotFound:
+            meta = None
+        for item in meta.items if meta else ():
+            items[item.name] = items[item.label] = item
+
+    def mask(column: str, value: Any) -> Any:
+        item = items.get(column)
+        if item is not None:
+            return catalogue.mask_value(item, value)
+        return mask_personal_data(value) if isinstance(value, str) else value
+
+    return mask
+
+
+def quarantine_rows(
+    uow: UnitOfWork, store: DatasetStore, load_id: int, actor: Actor, *, limit: int = 50, offset: int = 0
+) -> QuarantinePage:
+    found = get_load(uow, load_id, actor)
+    limit, offset = max(1, min(limit, 500)), max(0, offset)
+    name = quarantine_dataset(found.dataset)
+    mask = _masker(uow, found.resource_code)
+    uow.session.rollback()
+    if name not in store.datasets():
+        return QuarantinePage(found, (), (), 0, limit, offset)
+    prefix = batch_prefix(found.load_key)
+    # The dataset name was checked when the load started and is quoted; values are bound parameters.
+    where = f'FROM "{name}" WHERE starts_with(batch, ?)'
+    total = int(store.query(f"SELECT count(*) AS n {where}", [prefix]).column("n")[0].as_py())
+    table = store.query(
+        f"SELECT * {where} ORDER BY batch, {ROW_COLUMN} LIMIT ? OFFSET ?", [prefix, limit, offset]
+    )
+    columns = tuple(c for c in table.column_names if c not in _LINEAGE)
+    rows = tuple(
+        {
+            ROW_COLUMN: r.get(ROW_COLUMN),
+            REASONS_COLUMN: r.get(REASONS_COLUMN),
+            **{c: mask(c, r.get(c)) for c in columns},
+        }
+        for r in table.to_pylist()
+    )
+    return QuarantinePage(found, columns, rows, total, limit, offset)
+
+
+# --- scheduled pulls --------------------------------------------------------------------------------------
+PULL_DUE_JOB = "ingest.pull_due"
+PULL_JOB = "ingest.pull"
+PULL_DUE_INTERVAL = 60
+MIN_PULL_MINUTES = 5
+MAX_PULL_MINUTES = 31 * 24 * 60
+WATERMARK_COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,119}$")
+
+
+@dataclass(frozen=True)
+class SchedulePull:
+    resource_code: str
+    dataset: str
+    watermark_column: str
+    interval_minutes: int
+    enabled: bool = True
+
+
+def schedule_pull(uow: UnitOfWork, cmd: SchedulePull, actor: Actor) -> PullSchedule:
+    """Pull a database-mounted resource every ``interval_minutes`` into ``dataset``, from where the last pull
+    stopped (its watermark column); setting it again changes the schedule."""
+    uow.authorize(
+        policies.can_schedule_pull(actor),
+        actor,
+        "datahub.schedule_pull",
+        object_type="catalogue_resource",
+        object_id=cmd.resource_code,
+    )
+    target = catalogue.mounted_resource(uow, cmd.resource_code, actor)
+    if target.mount.kind is not catalogue.MountKind.DATABASE:
+        raise ValidationFailed(
+            "只有挂接部门数据库的资源才能定时抽取", code="ingest_resource_not_database", field="resource"
+        )
+    catalogue.check_select(target.mount.query)
+    _check_target(cmd.dataset)
+    if not WATERMARK_COLUMN.match(cmd.watermark_column):
+        raise ValidationFailed(
+            "水位列名只能包含字母、数字和下划线", code="ingest_watermark_invalid", field="watermark_column"
+        )
+    if not MIN_PULL_MINUTES <= cmd.interval_minutes <= MAX_PULL_MINUTES:
+        raise ValidationFailed(
+            f"抽取间隔须在 {MIN_PULL_MINUTES} 分钟到 31 天之间",
+            code="ingest_interval_invalid",
+            field="interval",
+        )
+    now = clock.now()
+    interval = cmd.interval_minutes * 60
+    existing = repository.find_schedule(uow.session, target.code)
+    # A new or changed schedule runs at once; an unchanged one keeps its rhythm.
+    next_run = now if existing is None else min(existing.next_run_at, now + timedelta(seconds=interval))
+    schedule = PullSchedule(
+        id=existing.id if existing else 0,
+        resource_code=target.code,
+        dataset=cmd.dataset,
+        watermark_column=cmd.watermark_column,
+        interval_seconds=interval,
+        enabled=cmd.enabled,
+        next_run_at=next_run,
+        organisation_id=target.provider_organisation_id,
+        division_code=target.division_code,
+        created_by=actor.label,
+    )
+    schedule = replace(schedule, id=repository.save_schedule(uow.session, schedule, now))
+    uow.audit(
+        actor,
+        "datahub.pull_scheduled",
+        object_type="ingest_pull_schedule",
+        object_id=schedule.id,
+        tenant=schedule.division_code,
+        detail={
+            "resource": schedule.resource_code,
+            "dataset": schedule.dataset,
+            "watermark_column": schedule.watermark_column,
+            "interval_seconds": interval,
+            "enabled": schedule.enabled,
+        },
+    )
+    uow.commit()
+    return schedule
+
+
+def list_pull_schedules(uow: UnitOfWork, actor: Actor) -> list[PullSchedule]:
+    uow.authorize(policies.can_list_loads(actor), actor, "datahub.list_pull_schedules")
+    return repository.list_schedules(uow.session, policies.load_scope(actor))
+
+
+def enqueue_due_pulls(uow: UnitOfWork) -> int:
+    """One pull job per due schedule (the caller commits). A slot names the job, so a slot is pulled once
+    however often this runs; missed slots are skipped rather than fired all at once."""
+    now = clock.now()
+    due = repository.due_schedules(uow.session, now)
+    for s in due:
+        slot = s.next_run_at.isoformat()
+        uow.enqueue(JobRequest(PULL_JOB, {"schedule_id": s.id, "slot": slot}, f"{PULL_JOB}:{s.id}:{slot}"))
+        interval = timedelta(seconds=s.interval_seconds)
+        next_at = s.next_run_at + interval
+        repository.set_next_run(uow.session, s.id, next_at if next_at > now else now + interval)
+    return len(due)
+
+
+def run_scheduled_pull(
+    uow: UnitOfWork, store: DatasetStore, config: catalogue.LiveConfig, schedule_id: int
+) -> Load | None:
+    """Pull a schedule's resource now, as the system, through its read-only mount. A failure is written on
+    the schedule (and the load, once started) and raised again, for the job runner to retry."""
+    schedule = repository.get_schedule(uow.session, schedule_id)
+    if schedule is None or not schedule.enabled:
+        return None
+    uow.session.rollback()
+    try:
+        target = catalogue.mounted_resource(uow, schedule.resource_code, SYSTEM)
+        if target.mount.kind is not catalogue.MountKind.DATABASE:
+            raise ValidationFailed("资源已不再挂接部门数据库", code="ingest_resource_not_database")
+        query = catalogue.check_select(target.mount.query)
+        engine = catalogue.open_engine(target.mount, config, statement_timeout=None)
+        try:
+            command = PullDatabase(
+                dataset=schedule.dataset,
+                schema=_schema(target),
+                url=target.mount.url,
+                query=query,
+                watermark_column=schedule.watermark_column,
+                owner=_owner(target),
+                engine=engine,
+            )
+            pulled = pull_database(uow, store, command, SYSTEM)
+        finally:
+            engine.dispose()
+    except Exception as exc:
+        uow.rollback()
+        message = (getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}")[:ERROR_MAX]
+        repository.record_run(uow.session, schedule.id, clock.now(), LoadStatus.FAILED.value, None, message)
+        uow.audit(
+            SYSTEM,
+            "datahub.pull_failed",
+            object_type="ingest_pull_schedule",
+            object_id=schedule.id,
+            tenant=schedule.division_code,
+            outcome="failure",
+            detail={"resource": schedule.resource_code, "error": message},
+        )
+        uow.commit()
+        raise
+    repository.record_run(uow.session, schedule.id, clock.now(), pulled.status.value, pulled.id, "")
+    uow.commit()
+    return pulled
+
+
+def register_jobs(registry: JobRegistry, store: DatasetStore, settings: Settings) -> None:
+    """The timer that finds due pulls, and the pull itself (retried by the runner when it fails)."""
+    config = catalogue.LiveConfig.from_settings(settings)
+
+    def due(uow: UnitOfWork, _payload: dict[str, Any], _ctx: JobContext) -> None:
+        enqueue_due_pulls(uow)
+
+    def pull(uow: UnitOfWork, payload: dict[str, Any], _ctx: JobContext) -> None:
+        run_scheduled_pull(uow, store, config, int(payload["schedule_id"]))
+
+    registry.handler(PULL_DUE_JOB, due)
+    registry.every(PULL_DUE_JOB, PULL_DUE_JOB, PULL_DUE_INTERVAL)
+    registry.handler(PULL_JOB, pull)

@@ -6,7 +6,18 @@ and whether it finished. Every row carries a division code so the tables can be 
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 from wanshi.infra.db import metadata
 from wanshi.infra.tables import BigId
@@ -34,8 +45,12 @@ load = Table(
     Column("created_by_kind", String(20), nullable=False),
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True), nullable=True),
+    # The catalogue resource loaded into and its provider: a department sees its own loads.
+    Column("resource_code", String(40), nullable=False, server_default=""),
+    Column("organisation_id", BigInteger, nullable=True),
     UniqueConstraint("load_key", name="uq_datahub_load_load_key"),
     Index("ix_datahub_load_dataset_started_at", "dataset", "started_at"),
+    Index("ix_datahub_load_organisation_id_started_at", "organisation_id", "started_at"),
 )
 
 # The newest watermark value pulled from a database source, as text (it may be a time or a number).
@@ -60,4 +75,28 @@ push = Table(
     Column("load_id", BigInteger, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("dataset", "idempotency_key", name="uq_datahub_push_key"),
+)
+
+# A database-mounted resource pulled on a timer by the job runner (one schedule per resource).
+pull_schedule = Table(
+    "ingest_pull_schedule",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("resource_code", String(40), nullable=False),
+    Column("dataset", String(63), nullable=False),
+    Column("watermark_column", String(120), nullable=False),
+    Column("interval_seconds", Integer, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("next_run_at", DateTime(timezone=True), nullable=False),
+    Column("last_run_at", DateTime(timezone=True), nullable=True),
+    Column("last_load_id", BigInteger, nullable=True),
+    Column("last_status", String(20), nullable=False, server_default=""),
+    Column("last_error", Text, nullable=False, server_default=""),
+    Column("organisation_id", BigInteger, nullable=False),
+    Column("division_code", String(12), nullable=False),
+    Column("created_by", String(120), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("resource_code", name="uq_ingest_pull_schedule_resource_code"),
+    Index("ix_ingest_pull_schedule_enabled_next_run_at", "enabled", "next_run_at"),
 )
