@@ -59,7 +59,7 @@ from wanshi.datahub.ingest.domain import (
     parse_schema,
 )
 from wanshi.datahub.ingest.readers import CHUNK_ROWS, content_hash, guess_format, open_source, records_table
-from wanshi.datahub.ingest.transform import Deduplicator, Lineage, transform_chunk
+from wanshi.datahub.ingest.transform import Deduplicator, HashedLines, Lineage, transform_chunk
 from wanshi.datahub.store import DatasetStore
 from wanshi.datahub.store.base import MAX_DATASET_NAME, StoreError, check_dataset
 from wanshi.infra.jobs import JobContext, JobRegistry
@@ -449,7 +449,7 @@ class _Pipeline:
             # and written on all cores while this thread reads ahead; only the duplicate bookkeeping
             # (cheap) runs here, in source order.
             with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="ingest") as pool:
-                hashing: deque[tuple[int, pa.Table, int, Future[npt.NDArray[np.uint64]]]] = deque()
+                hashing: deque[tuple[int, pa.Table, int, Future[HashedLines]]] = deque()
                 pending: deque[Future[LoadCounts]] = deque()
 
                 def collect(block: bool) -> None:

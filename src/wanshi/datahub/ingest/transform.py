@@ -46,11 +46,14 @@ _FALSE = ["false", "f", "no", "n", "0", "否", "错", "假"]
 _UTC = pa.timestamp("us", tz="UTC")
 
 
+_SEEN_BYTES = 1 << 24  # 2^27 bits, 16 MiB: about 7 % of slots taken after 10M distinct lines
+
+
 class Deduplicator:
     """Remembers a 64-bit hash of every raw line seen in this load, so that the first copy of an exact
     duplicate line is kept and later copies are counted, across chunks too.
 
-    Hashes sit in one sorted numpy array (8 bytes a row: 80 MB for 10M rows). Two different lines with equal
+    Hashes sit in sorted numpy arrays (8 bytes a row: 80 MB for 10M rows). Two different lines with equal
     hashes would be miscounted as duplicates; at 10M rows the chance is about 3 in a million.
     """
 
@@ -58,6 +61,9 @@ class Deduplicator:
         # Sorted runs of hashes, each at most half the size of the one before (as in an LSM tree): a chunk
         # is checked against a handful of runs, and merging costs O(n log n) over the load, not O(n²).
         self._runs: list[npt.NDArray[np.uint64]] = []
+        # One bit per 2^27 slots says whether any seen hash fell there: most new lines are ruled out by one
+        # lookup instead of a binary search in every run (measured: 3.3 s of the main thread at 10M rows).
+        self._seen = np.zeros(_SEEN_BYTES, dtype=np.uint8)
         self._conn = duckdb.connect(config={"threads": 1})
 
     def close(self) -> None:
@@ -66,16 +72,24 @@ class Deduplicator:
     def first_copies(self, raw: pa.Table) -> npt.NDArray[np.bool_]:
         return self.keep(self.hash(raw))
 
-    def keep(self, hashes: npt.NDArray[np.uint64]) -> npt.NDArray[np.bool_]:
+    def keep(self, lines: HashedLines) -> npt.NDArray[np.bool_]:
         """Which rows are first copies; call in source order (``hash`` may run on any thread before)."""
-        unique, first = np.unique(hashes, return_index=True)
-        new = np.ones(len(unique), dtype=np.bool_)
-        for run in self._runs:
-            position = np.minimum(np.searchsorted(run, unique), len(run) - 1)
-            new &= run[position] != unique
-        keep = np.zeros(len(hashes), dtype=np.bool_)
+        unique, first = lines.unique, lines.first
+        slot = ((unique >> np.uint64(3)) & np.uint64(_SEEN_BYTES - 1)).astype(np.intp)
+        bit = np.left_shift(np.uint8(1), (unique & np.uint64(7)).astype(np.uint8))
+        new = (self._seen[slot] & bit) == 0
+        maybe = np.flatnonzero(~new)
+        if len(maybe):
+            candidates = unique[maybe]
+            seen = np.zeros(len(maybe), dtype=np.bool_)
+            for run in self._runs:
+                position = np.minimum(np.searchsorted(run, candidates), len(run) - 1)
+                seen |= run[position] == candidates
+            new[maybe] = ~seen
+        keep = np.zeros(lines.rows, dtype=np.bool_)
         keep[first[new]] = True
         if new.any():
+            np.bitwise_or.at(self._seen, slot[new], bit[new])
             self._runs.append(unique[new])
         while len(self._runs) > 1 and len(self._runs[-2]) <= 2 * len(self._runs[-1]):
             last = self._runs.pop()
@@ -83,7 +97,9 @@ class Deduplicator:
             self._runs[-1] = np.sort(np.concatenate([self._runs[-1], last]), kind="stable")
         return keep
 
-    def hash(self, raw: pa.Table) -> npt.NDArray[np.uint64]:
+    def hash(self, raw: pa.Table) -> HashedLines:
+        """The chunk's distinct line hashes with the first row of each (sorting them is the costly part,
+        so it runs here, on any thread, and ``keep`` only compares)."""
         columns = ", ".join('"' + name.replace('"', '""') + '"' for name in raw.column_names)
         # A cursor is a connection of its own for this thread; the shared one is never used concurrently.
         cursor = self._conn.cursor()
@@ -93,8 +109,16 @@ class Deduplicator:
             found = cursor.execute(f"SELECT hash({columns}) AS h FROM chunk").fetchnumpy()  # noqa: S608
         finally:
             cursor.close()
-        hashes: npt.NDArray[np.uint64] = np.asarray(found["h"], dtype=np.uint64)
-        return hashes
+        hashes = np.asarray(found["h"], dtype=np.uint64)
+        unique, first = np.unique(hashes, return_index=True)
+        return HashedLines(unique, first, len(hashes))
+
+
+@dataclass(frozen=True)
+class HashedLines:
+    unique: npt.NDArray[np.uint64]  # sorted
+    first: npt.NDArray[np.intp]  # the row of each value's first occurrence
+    rows: int
 
 
 @dataclass(frozen=True)
