@@ -1,7 +1,8 @@
 """Master data linkage (主数据匹配) of generated population rows from three departments: time, RSS, quality.
 
 The rows come from ``wanshi datagen population`` (seed 2026, 10 % defective rows of every kind, so 2 % are
-labelled duplicates: exact copies and near-duplicates with a typo in the name or another phone), dealt at
+labelled duplicates: exact copies, and near-duplicates with a mistyped, swapped, 15-digit or missing ID
+number, a name variant, a new phone or a new address; see docs/masterdata.md), dealt at
 random to three department datasets of a ``ParquetDuckDBStore``. Each scale runs the whole use case
 ``masterdata.link_records`` (read and normalise, Splink on DuckDB, clusters, golden records with lineage,
 written back to the store, the run row in a SQLite database) as the system actor, in a fresh subprocess, so
@@ -205,12 +206,15 @@ def section(out: Outcome) -> str:
 
 **What is measured.** Generated population rows (`wanshi datagen population`, seed {SEED},
 {DEFECT_RATE:.0%} defective rows of every kind, so about {DEFECT_RATE / 5:.0%} labelled duplicates: exact
-copies, and near-duplicates with a typo in the name or another phone number) dealt at random to three
+copies, and near-duplicates as other departments write them — ID number mistyped, two digits swapped, the
+15-digit old form or missing, a name variant, a new phone or address — see `docs/masterdata.md`) dealt at
+random to three
 department datasets, linked by the whole use case `masterdata.link_records` (read and NFKC-normalise,
 Splink 4 on DuckDB with the fixed model in `src/wanshi/datahub/masterdata/models/person.json`, threshold 0.9,
 connected-component clusters, golden records with per-value lineage written back to the store, the run row
 in SQLite) in a fresh subprocess per scale; generation excluded. DuckDB gets the platform's defaults
-(`datahub_memory_limit` 2GB, all cores). Precision and recall are pairwise against the generator's labels
+(`datahub_memory_limit` 2GB, of which the linkage gives DuckDB half; all cores). Outputs are written
+in parts of at most a million rows. Precision and recall are pairwise against the generator's labels
 (a cluster of n records asserts n(n-1)/2 pairs).
 
 **Command.** `make bench` or `{" ".join(out.options.argv())}`.

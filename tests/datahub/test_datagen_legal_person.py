@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from collections import Counter
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -30,7 +31,8 @@ def known_divisions() -> frozenset[str]:
 
 def rows(n: int, seed: int = 1, rate: float = 0.0, chunk: int = 20_000) -> list[dict[str, object]]:
     options = LegalPersonOptions(rows=n, seed=seed, defect_rate=rate, chunk_size=chunk)
-    return pa.concat_tables(generate_legal_persons(options)).to_pylist()
+    records: list[dict[str, object]] = pa.concat_tables(generate_legal_persons(options)).to_pylist()
+    return records
 
 
 def test_clean_records_have_valid_unique_codes() -> None:
@@ -96,13 +98,75 @@ def test_defects_fail_exactly_as_labelled() -> None:
         elif label == d.KANGXI_RADICAL:
             assert any(0x2F00 <= ord(ch) <= 0x2FD5 for ch in str(r["legal_rep_name"]))
         elif label == d.NEAR_DUPLICATE:
-            original = by_id[r["duplicate_of"]]
-            assert r["credit_code"] == original["credit_code"]
-            assert r["name"] != original["name"]
+            assert near_kind(by_id[r["duplicate_of"]], r) in d.ENTERPRISE_NEAR_MIX
         elif label == d.DUPLICATE_EXACT:
             original = by_id[r["duplicate_of"]]
             assert r["record_id"] == original["record_id"]
             assert r["name"] == original["name"]
+
+
+def _renamed(original: str, name: str) -> bool:
+    """True when the name is written another way, as departments do; fails on any other difference."""
+    if name == original:
+        return False
+    variants = {
+        original.replace("有限责任公司", "有限公司", 1),
+        original.replace("有限公司", "有限责任公司", 1),
+    }
+    for mark in ("市", "县", "区"):
+        if mark in original[:6] and not original.endswith(mark):
+            variants.add(original[original.index(mark) + 1 :])
+            break
+    if original.endswith("分公司") and name.endswith("分公司）"):
+        assert name.replace("（", "").replace("）", "") == original
+        return True
+    one_typo = len(name) == len(original) and sum(a != b for a, b in zip(name, original, strict=True)) == 1
+    assert name in variants or one_typo, (original, name)
+    return True
+
+
+def near_kind(original: dict[str, object], r: dict[str, object]) -> str:
+    """Which kind of near-duplicate ``r`` is; fails when it differs from its source in any other way."""
+    others = (
+        "entity_type",
+        "legal_rep_name",
+        "legal_rep_id_number",
+        "established_date",
+        "division",
+        "address",
+    )
+    assert all(r[k] == original[k] for k in others)
+    renamed = _renamed(str(original["name"]), str(r["name"]))
+    code, first = r["credit_code"], str(original["credit_code"])
+    if code is None:
+        return d.CODE_MISSING
+    if code == first:
+        assert renamed
+        return d.RENAMED
+    assert sum(a != b for a, b in zip(str(code), first, strict=True)) == 1
+    assert str(code)[17] == first[17]
+    with pytest.raises(InvalidCreditCode):
+        validate_credit_code(str(code))
+    return d.CODE_TYPO
+
+
+def test_near_duplicates_have_mistyped_or_missing_codes_and_renamed_names() -> None:
+    options = LegalPersonOptions(
+        rows=60_000, seed=8, defect_rate=0.2, chunk_size=30_000, defects=(d.NEAR_DUPLICATE,)
+    )
+    records = pa.concat_tables(generate_legal_persons(options)).to_pylist()
+    originals = {r["record_id"]: r for r in records if r["defect"] is None}
+    near = [r for r in records if r["defect"] == d.NEAR_DUPLICATE]
+    kinds = Counter(near_kind(originals[r["duplicate_of"]], r) for r in near)
+    for kind, share in d.ENTERPRISE_NEAR_MIX.items():
+        assert kinds[kind] / len(near) == pytest.approx(share, abs=0.03), kind
+    with_code = [r for r in near if r["credit_code"] != originals[r["duplicate_of"]]["credit_code"]]
+    renamed = sum(r["name"] != originals[r["duplicate_of"]]["name"] for r in with_code)
+    assert renamed / len(with_code) == pytest.approx(d.ALSO_RENAMED_SHARE, abs=0.03)
+    names = [(str(originals[r["duplicate_of"]]["name"]), str(r["name"])) for r in near]
+    assert any(n.endswith("有限责任公司") and o.endswith("有限公司") for o, n in names)
+    assert any(n.endswith("分公司）") for _, n in names)
+    assert any(o.endswith(n) and o != n for o, n in names)  # the city prefix dropped
 
 
 def test_cli_refuses_population_only_defects() -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 import tracemalloc
 import unicodedata
+from collections import Counter
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -40,7 +41,8 @@ def rows(
     n: int, seed: int = 1, rate: float = 0.0, chunk: int = 50_000, **kw: object
 ) -> list[dict[str, object]]:
     options = PopulationOptions(rows=n, seed=seed, defect_rate=rate, chunk_size=chunk, **kw)  # type: ignore[arg-type]
-    return pa.concat_tables(generate_population(options)).to_pylist()
+    records: list[dict[str, object]] = pa.concat_tables(generate_population(options)).to_pylist()
+    return records
 
 
 def test_clean_records_are_valid_and_consistent() -> None:
@@ -145,15 +147,101 @@ def test_defects_fail_exactly_as_labelled() -> None:
         elif label == d.NEAR_DUPLICATE:
             original = originals[r["duplicate_of"]]
             assert r["record_id"] != original["record_id"]
-            assert r["id_number"] == original["id_number"]
-            changed = {k for k in ("name", "phone") if r[k] != original[k]}
-            assert len(changed) == 1
-            if changed == {"phone"}:
-                assert MOBILE.match(str(r["phone"]))
-            else:
-                assert len(str(r["name"])) == len(str(original["name"]))
+            assert near_kind(original, r) in d.PERSON_NEAR_MIX
     clean = [r["id_number"] for r in records if r["defect"] is None]
     assert len(set(clean)) == len(clean)
+
+
+def _one_char_apart(a: str, b: str) -> bool:
+    return len(a) == len(b) and sum(x != y for x, y in zip(a, b, strict=True)) == 1
+
+
+def _name_changed(original: str, name: str) -> bool:
+    """True when the name differs in a way linkage must tolerate; fails on any other difference."""
+    if name == original:
+        return False
+    folded = unicodedata.normalize("NFKC", name).strip()
+    assert folded == original or _one_char_apart(name, original), (original, name)
+    return True
+
+
+def near_kind(original: dict[str, object], r: dict[str, object]) -> str:
+    """Which kind of near-duplicate ``r`` is, from how it differs from the record it copies; fails when it
+    differs in any other way, or in none."""
+    same = ("sex", "birth_date", "ethnicity")
+    assert all(r[k] == original[k] for k in same)
+    number, first = r["id_number"], str(original["id_number"])
+    name_changed = _name_changed(str(original["name"]), str(r["name"]))
+    moved = r["household_division"] != original["household_division"]
+    address = str(r["address"])
+    if not moved and address != original["address"]:
+        # Written without the city, as some departments do: the same address otherwise.
+        city = str(original["address"]).index("市") + 1
+        assert address == str(original["address"])[city:]
+    phone_changed = r["phone"] not in (original["phone"], None)
+    if number != first:
+        assert not moved
+        assert not phone_changed
+        if number is None:
+            return d.ID_MISSING
+        number = str(number)
+        if len(number) == 15:
+            assert first[6:8] == "19"
+            assert number == first[:6] + first[8:17]
+            return d.ID_OLD15
+        with pytest.raises(InvalidResidentId) as caught:
+            validate_resident_id(number)
+        assert caught.value.details["reason"] in ("check_char", "birth_date", "division")
+        assert number[17] == first[17]
+        if _one_char_apart(number, first):
+            return d.ID_TYPO
+        (i,) = {k for k in range(17) if number[k] != first[k]} - {
+            k + 1 for k in range(17) if number[k] != first[k]
+        }
+        assert number[i : i + 2] == first[i + 1] + first[i]
+        return d.ID_TRANSPOSED
+    assert [name_changed, moved, phone_changed].count(True) == 1
+    if moved:
+        assert r["household_division"] in known_divisions()
+        assert address != original["address"]
+        return d.MOVED
+    if phone_changed:
+        assert MOBILE.match(str(r["phone"]))
+        return d.PHONE_CHANGED
+    return d.NAME_VARIANT
+
+
+def test_near_duplicates_differ_as_other_departments_records_do() -> None:
+    records = rows(120_000, seed=8, rate=0.2, chunk=40_000, defects=(d.NEAR_DUPLICATE,))
+    originals = {r["record_id"]: r for r in records if r["defect"] is None}
+    near = [r for r in records if r["defect"] is not None]
+    assert {r["defect"] for r in near} == {d.NEAR_DUPLICATE}
+    kinds = Counter(near_kind(originals[r["duplicate_of"]], r) for r in near)
+    assert set(kinds) == set(d.PERSON_NEAR_MIX)
+    # People born since 2000 have no 15-digit ID: their share of the old-ID kind is a swap instead.
+    for kind, share in d.PERSON_NEAR_MIX.items():
+        expected = share
+        if kind == d.ID_OLD15:
+            expected *= 0.75
+        elif kind == d.ID_TRANSPOSED:
+            expected += d.PERSON_NEAR_MIX[d.ID_OLD15] * 0.25
+        assert kinds[kind] / len(near) == pytest.approx(expected, abs=0.03), kind
+    # A fifth of those with an ID problem carry a name variant too; no duplicate keeps everything.
+    with_id = [r for r in near if r["id_number"] != originals[r["duplicate_of"]]["id_number"]]
+    renamed = sum(r["name"] != originals[r["duplicate_of"]]["name"] for r in with_id)
+    assert renamed / len(with_id) == pytest.approx(d.ALSO_NAME_SHARE, abs=0.03)
+    originals_of = [originals[r["duplicate_of"]] for r in near]
+    no_phone = sum(
+        r["phone"] is None and o["phone"] is not None for r, o in zip(near, originals_of, strict=True)
+    )
+    with_phone = sum(o["phone"] is not None for o in originals_of)
+    assert no_phone / with_phone == pytest.approx(
+        d.NO_PHONE_SHARE * (1 - d.PERSON_NEAR_MIX[d.PHONE_CHANGED]), abs=0.03
+    )
+    short = sum(not str(r["address"]).startswith(tuple(tables.counties().cities)) for r in near)
+    assert short / len(near) == pytest.approx(d.SHORT_ADDRESS_SHARE, abs=0.03)
+    missing = [r for r in near if r["id_number"] is None]
+    assert all(r["name"] and r["birth_date"] and r["sex"] and r["household_division"] for r in missing)
 
 
 def test_only_the_chosen_defects_are_injected() -> None:

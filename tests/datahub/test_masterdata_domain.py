@@ -92,6 +92,9 @@ def test_entities_and_run_batches() -> None:
         entity_spec("household")
     assert EntityKind.PERSON.value == "person"
     assert run_of_batch(run_batch(42)) == 42
+    assert run_batch(42, 3) == "run-00000042-part0003"
+    assert run_of_batch(run_batch(42, 3)) == 42
+    assert run_of_batch("run-00000042-part") is None
     assert run_of_batch("datagen-s0-00000") is None
 
 

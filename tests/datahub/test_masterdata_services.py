@@ -84,12 +84,13 @@ def test_links_duplicates_across_departments_with_high_precision_and_recall(plat
     evaluation = result.figures.evaluation
     assert evaluation is not None
     assert evaluation.pairs.labelled > 700
+    # Measured 1.0 and 1.0 (1,020 pairs): a miss or a wrong merge among a thousand pairs fails the test.
     assert evaluation.precision is not None
-    assert evaluation.precision > 0.9
+    assert evaluation.precision > 0.998
     assert evaluation.recall is not None
-    assert evaluation.recall > 0.9
+    assert evaluation.recall > 0.998
     assert evaluation.f1 is not None
-    assert evaluation.f1 > 0.9
+    assert evaluation.f1 > 0.998
     assert result.figures.rows == 12_000
     assert result.figures.clusters == pytest.approx(12_000 - labelled_duplicates, abs=20)
     assert result.status is masterdata.RunStatus.COMPLETE
@@ -107,7 +108,8 @@ def test_links_duplicates_across_departments_with_high_precision_and_recall(plat
     store = platform.datastore
     assert store.count("person_cluster") == 12_000
     assert store.count("person_golden") == result.figures.clusters
-    assert store.batches("person_golden") == [masterdata.run_batch(result.id)]
+    assert store.batches("person_golden") == [masterdata.run_batch(result.id, 1)]
+    assert store.batches("person_golden_lineage") == [masterdata.run_batch(result.id, 1)]
     assert _actions(platform)[-2:] == ["masterdata.link_started", "masterdata.link_completed"]
 
     # A cluster spans departments: some golden records were assembled from more than one of them.
@@ -188,7 +190,8 @@ def _golden(platform: Platform, id_number: str) -> dict[str, Any]:
         "SELECT * FROM person_golden WHERE id_number = ?", [id_number]
     ).to_pylist()
     assert len(rows) == 1
-    return rows[0]
+    golden: dict[str, Any] = rows[0]
+    return golden
 
 
 def _lineage(platform: Platform, cluster_id: int) -> dict[str, dict[str, Any]]:
@@ -280,7 +283,7 @@ def test_rerun_gives_the_same_clusters_and_keeps_only_the_newest_output(platform
     assert golden_after.equals(golden_before)
     assert second.figures.evaluation == first.figures.evaluation
     for name in ("person_cluster", "person_golden", "person_golden_lineage"):
-        assert platform.datastore.batches(name) == [masterdata.run_batch(second.id)]
+        assert {masterdata.run_of_batch(b) for b in platform.datastore.batches(name)} == {second.id}
     with platform.uow() as uow, pytest.raises(NotFound, match="已被更新的匹配替换"):
         masterdata.evaluate_linkage(uow, platform.datastore, first.id, SYSTEM)
 
@@ -306,7 +309,7 @@ def test_a_failed_run_is_recorded_and_leaves_the_previous_result(
     assert LI not in failed.error  # the stored error masks ID numbers
     assert failed.finished_at is not None
     assert _actions(platform)[-1] == "masterdata.link_failed"
-    assert platform.datastore.batches("person_golden") == [masterdata.run_batch(good.id)]
+    assert platform.datastore.batches("person_golden") == [masterdata.run_batch(good.id, 1)]
     with platform.uow() as uow:
         assert masterdata.get_run(uow, failed.id, SYSTEM).status is masterdata.RunStatus.FAILED
 
@@ -417,10 +420,11 @@ def test_enterprises_link_on_the_credit_code_and_renamed_names(platform: Platfor
     evaluation = result.figures.evaluation
     assert evaluation is not None
     assert evaluation.pairs.labelled > 500
+    # Measured 1.0 and 1.0 (608 pairs), with codes mistyped or missing and names rewritten.
     assert evaluation.precision is not None
-    assert evaluation.precision > 0.9
+    assert evaluation.precision > 0.995
     assert evaluation.recall is not None
-    assert evaluation.recall > 0.9
+    assert evaluation.recall > 0.995
     assert platform.datastore.count("enterprise_golden") == result.figures.clusters
 
 
@@ -451,3 +455,86 @@ def test_a_mistyped_id_links_but_a_neighbour_born_the_same_day_does_not(platform
     ).to_pylist()
     assert clusters[0]["cluster_id"] == clusters[1]["cluster_id"]
     assert clusters[2]["cluster_id"] != clusters[0]["cluster_id"]
+
+
+def _near_kind(original: dict[str, Any], record: dict[str, Any]) -> str:
+    """The ID problem of a near-duplicate (the generator's kinds), or "id_kept"."""
+    number = record["id_number"]
+    if number is None:
+        return "id_missing"
+    if len(number) == 15:
+        return "id_old15"
+    return "id_kept" if number == original["id_number"] else "id_mistyped"
+
+
+def test_near_duplicates_without_a_usable_id_are_still_linked(platform: Platform) -> None:
+    options = PopulationOptions(
+        rows=12_000, seed=21, defect_rate=0.3, chunk_size=12_000, defects=("near_duplicate",)
+    )
+    table = pa.concat_tables(generate_population(options))
+    _link(platform, masterdata.LinkRecords(_split(platform, table)))
+    # Records are numbered in input order: the datasets in turn, each in the table's order.
+    department = np.random.default_rng(7).integers(0, len(DEPARTMENTS), size=table.num_rows)
+    order = np.concatenate([np.flatnonzero(department == i) for i in range(len(DEPARTMENTS))])
+    clusters = platform.datastore.query("SELECT cluster_id FROM person_cluster ORDER BY unique_id")
+    cluster_of_row = np.empty(table.num_rows, dtype=np.int64)
+    cluster_of_row[order] = clusters.column("cluster_id").to_numpy()
+    records = table.to_pylist()
+    linked: dict[str, list[bool]] = {}
+    for row, r in enumerate(records):
+        if r["defect"] is None:
+            continue
+        source = r["duplicate_of"] - 1  # record ids are row numbers from 1
+        kind = _near_kind(records[source], r)
+        linked.setdefault(kind, []).append(bool(cluster_of_row[row] == cluster_of_row[source]))
+    assert set(linked) == {"id_missing", "id_old15", "id_mistyped", "id_kept"}
+    for kind, found in linked.items():
+        assert len(found) > 50, kind
+        # Measured: every one linked at this size.
+        assert sum(found) / len(found) > 0.98, kind
+
+
+def test_outputs_are_written_in_parts_and_a_failure_leaves_none_of_its_parts(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(transform, "PART_ROWS", 2_048)
+    datasets = _split(platform, _population(5_000, seed=5))
+    store = platform.datastore
+    first = _link(platform, masterdata.LinkRecords(datasets))
+    lineage_parts = store.batches("person_golden_lineage")
+    assert len(lineage_parts) > 10
+    assert {masterdata.run_of_batch(b) for b in lineage_parts} == {first.id}
+    assert store.count("person_cluster") == 5_000
+    assert len(store.batches("person_cluster")) >= 3
+    lineage_rows = store.count("person_golden_lineage")
+    assert lineage_rows > 7 * first.figures.clusters  # a row per cluster and field that has a value
+    distinct = store.query("SELECT count(DISTINCT cluster_id) AS n FROM person_golden_lineage").column("n")
+    assert distinct[0].as_py() == first.figures.clusters
+    parts = store.query("SELECT batch, count(*) AS n FROM person_golden_lineage GROUP BY batch").column("n")
+    assert max(parts.to_pylist()) <= 2_048
+
+    second = _link(platform, masterdata.LinkRecords(datasets))
+    for name in ("person_cluster", "person_golden", "person_golden_lineage"):
+        assert {masterdata.run_of_batch(b) for b in store.batches(name)} == {second.id}
+    assert store.count("person_golden_lineage") == lineage_rows
+
+    write = store.write_batch
+    written: list[str] = []
+
+    def failing(dataset: str, batch_id: str, rows: pa.Table) -> int:
+        if dataset == "person_golden_lineage":
+            if len(written) == 3:
+                raise OSError("disk full")
+            written.append(batch_id)
+        return write(dataset, batch_id, rows)
+
+    monkeypatch.setattr(store, "write_batch", failing)
+    with pytest.raises(OSError, match="disk full"):
+        _link(platform, masterdata.LinkRecords(datasets))
+    # Three lineage parts (and every cluster and golden part) of the failed run were written, then deleted.
+    assert len(written) == 3
+    for name in ("person_cluster", "person_golden", "person_golden_lineage"):
+        assert {masterdata.run_of_batch(b) for b in store.batches(name)} == {second.id}
+    assert _runs(platform)[-1].status == "failed"
+    with platform.uow() as uow:
+        assert masterdata.evaluate_linkage(uow, store, second.id, SYSTEM) == second.figures.evaluation

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
@@ -86,9 +87,15 @@ PERSON_NEAR_MIX = {
 PERSON_ID_KINDS = (ID_TYPO, ID_TRANSPOSED, ID_OLD15, ID_MISSING)
 # Share of the near-duplicates with an ID problem whose name differs as well.
 ALSO_NAME_SHARE = 0.2
+# Whatever their kind, near-duplicates come from departments that often keep no phone (except those whose
+# kind is a new phone) or write the address without its city (“瑶海区…” for “合肥市瑶海区…”).
+NO_PHONE_SHARE = 0.3
+SHORT_ADDRESS_SHARE = 0.3
 CODE_TYPO = "code_typo"  # one character of the credit code mistyped (the check character is then wrong)
 CODE_MISSING = "code_missing"
-RENAMED = "renamed"  # 有限公司/有限责任公司, a bracketed branch, the city prefix dropped, a mistyped character
+RENAMED = (
+    "renamed"  # 有限公司/有限责任公司, a bracketed branch, the city prefix dropped, a mistyped character
+)
 ENTERPRISE_NEAR_MIX = {CODE_TYPO: 0.30, CODE_MISSING: 0.20, RENAMED: 0.50}
 # Share of the near-duplicates with a credit code problem whose name is written differently as well.
 ALSO_RENAMED_SHARE = 0.5
@@ -224,7 +231,9 @@ def mistype_digits(rng: np.random.Generator, matrix: Bytes, width: int) -> None:
     rows = np.arange(len(matrix))
     position = rng.integers(0, width, size=len(matrix))
     digit = matrix[rows, position].astype(np.int64) - ord("0")
-    matrix[rows, position] = ((digit + rng.integers(1, 10, size=len(matrix))) % 10 + ord("0")).astype(np.uint8)
+    matrix[rows, position] = ((digit + rng.integers(1, 10, size=len(matrix))) % 10 + ord("0")).astype(
+        np.uint8
+    )
 
 
 def transpose_adjacent(rng: np.random.Generator, matrix: Bytes, width: int) -> None:

@@ -30,6 +30,7 @@ from wanshi.datahub.datagen.vector import (
     MAX_CHUNK_ROWS,
     USCC_BYTES,
     USCC_VALUE,
+    Bools,
     Ints,
     concat,
     credit_code_check,
@@ -39,6 +40,7 @@ from wanshi.datahub.datagen.vector import (
     pick,
     put_digits,
     put_text,
+    replace_rows,
     strings,
 )
 
@@ -328,13 +330,31 @@ def _entity_names(
 
 
 def rename(rng: np.random.Generator, name: str) -> str:
-    """How the same entity's name is written differently in another department's records."""
-    if "有限公司" in name and rng.random() < 0.5:
-        return name.replace("有限公司", "有限责任公司", 1)
+    """How the same entity's name is written differently in another department's records: one of the
+    variants that apply, chosen at random."""
+    variants: list[Callable[[], str]] = []
+    if "有限责任公司" in name:
+        variants.append(lambda: name.replace("有限责任公司", "有限公司", 1))
+    elif "有限公司" in name:
+        variants.append(lambda: name.replace("有限公司", "有限责任公司", 1))
+    if name.endswith("分公司"):
+        branch = _branch_start(name)
+        variants.append(lambda: f"{name[:branch]}（{name[branch:]}）")
     for mark in ("市", "县", "区"):
-        if mark in name[:6]:
-            return name[name.index(mark) + 1 :]
-    return d.typo(rng, name)
+        if mark in name[:6] and not name.endswith(mark):
+            variants.append(lambda mark=mark: name[name.index(mark) + 1 :])  # type: ignore[misc]
+            break
+    variants.append(lambda: d.mistype(rng, name))
+    return variants[int(rng.integers(len(variants)))]()
+
+
+def _branch_start(name: str) -> int:
+    """Where the branch suffix (“肥西县分公司”) of a branch's name begins: after the parent's legal form."""
+    for form in ("有限责任公司", "股份有限公司", "有限公司"):
+        at = name.rfind(form)
+        if at >= 0:
+            return at + len(form)
+    return max(len(name) - 5, 0)
 
 
 def _industry_and_scope(
@@ -401,6 +421,9 @@ def _chunk(
     rows = plan.rows(d.USCC_CHECK_CHAR)
     shift = rng.integers(1, 31, size=len(rows))
     code[rows, 17] = USCC_BYTES[(USCC_VALUE[code[rows, 17]] + shift) % 31]
+    found = d.duplicates(rng, plan)
+    code = code[found.index(n)]
+    code_valid, renamed = _near_duplicates(rng, found.near, code)
 
     established_field = dates(established)
     rows = plan.rows(d.INVALID_DATE)
@@ -419,7 +442,6 @@ def _chunk(
     industry, industry_label, scope = _industry_and_scope(rng, np.asarray(cats.codes)[category], trade_suffix)
 
     columns: dict[str, pa.Array] = {
-        "credit_code": strings(code),
         "name": _entity_names(
             rng, np.asarray(cats.codes)[category], type_flat, county, trade_suffix, industry
         ),
@@ -437,15 +459,38 @@ def _chunk(
         "industry": industry_label,
         "business_scope": scope,
     }
+    columns = {"credit_code": strings(code, code_valid), **found.take(columns, n)}
+    names = columns["name"].take(pa.array(renamed, type=pa.int64())).to_pylist()
+    columns["name"] = replace_rows(columns["name"], renamed, [rename(rng, v) for v in names])
     record_id = np.arange(start + 1, start + n + 1, dtype=np.int64)
     return d.apply_text_defects(
         rng,
         plan,
         columns,
         record_id,
+        found,
         REQUIRED,
         SCHEMA,
         code_column="credit_code",
         kangxi_column="legal_rep_name",
-        rename=rename,
     )
+
+
+def _near_duplicates(rng: np.random.Generator, near: Ints, code: np.ndarray) -> tuple[Bools, Ints]:
+    """Each near-duplicate made to differ from its source as in ``d.ENTERPRISE_NEAR_MIX``: the credit code
+    mistyped in place or missing (the validity mask returned), and the rows whose name is written another
+    way (returned)."""
+    kinds = d.near_kinds(rng, len(near), d.ENTERPRISE_NEAR_MIX)
+    rows = near[kinds == d.CODE_TYPO]
+    part = code[rows]
+    position = rng.integers(0, 17, size=len(rows))
+    at = np.arange(len(rows))
+    part[at, position] = USCC_BYTES[
+        (USCC_VALUE[part[at, position]] + rng.integers(1, 31, size=len(rows))) % 31
+    ]
+    code[rows] = part
+    valid = np.ones(len(code), dtype=np.bool_)
+    valid[near[kinds == d.CODE_MISSING]] = False
+    with_code_problem = near[kinds != d.RENAMED]
+    also = with_code_problem[rng.random(len(with_code_problem)) < d.ALSO_RENAMED_SHARE]
+    return valid, np.sort(np.r_[near[kinds == d.RENAMED], also])

@@ -15,6 +15,7 @@ from functools import cache
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from wanshi.datahub.datagen import defects as d
 from wanshi.datahub.datagen import tables
@@ -341,7 +342,7 @@ def _finish(rng: np.random.Generator, people: People, start: int, options: Popul
     right = np.argsort(ID_CHECK_CHARS)[actual]
     ids[rows, 17] = ID_CHECK_CHARS[(right + rng.integers(1, 11, size=len(rows))) % 11]
 
-    near = _near_duplicates(rng, found.near, ids, household, codes)
+    near = _near_duplicates(rng, found.near, ids, household, people.household_county)
     columns: dict[str, pa.Array] = {
         "id_number": strings(ids, near.id_valid),
         "name": people.name,
@@ -353,6 +354,14 @@ def _finish(rng: np.random.Generator, people: People, start: int, options: Popul
         "phone": replace_rows(people.phone, near.new_phone, sample_phones(rng, len(near.new_phone))),
     }
     columns["id_number"] = replace_rows(columns["id_number"], near.old15, strings(near.old15_ids))
+    columns["phone"] = replace_rows(columns["phone"], near.no_phone, [None] * len(near.no_phone))
+    short = pc.replace_substring_regex(
+        columns["address"].take(pa.array(near.short_address, type=pa.int64())),
+        "^[^市]+市",
+        "",
+        max_replacements=1,
+    )
+    columns["address"] = replace_rows(columns["address"], near.short_address, short)
     names = people.name.take(pa.array(near.renamed, type=pa.int64())).to_pylist()
     columns["name"] = replace_rows(people.name, near.renamed, [d.name_variant(rng, v) for v in names])
     record_id = np.arange(start + 1, start + n + 1, dtype=np.int64)
@@ -372,10 +381,12 @@ class _NearDuplicates:
     new_phone: Ints
     moved: Ints
     moved_to: Ints  # county index of each moved row
+    no_phone: Ints
+    short_address: Ints
 
 
 def _near_duplicates(
-    rng: np.random.Generator, near: Ints, ids: np.ndarray, household: np.ndarray, codes: np.ndarray
+    rng: np.random.Generator, near: Ints, ids: np.ndarray, household: np.ndarray, household_county: Ints
 ) -> _NearDuplicates:
     """Each near-duplicate made to differ from its source in one of the ways of ``d.PERSON_NEAR_MIX``."""
     kinds = d.near_kinds(rng, len(near), d.PERSON_NEAR_MIX)
@@ -397,11 +408,10 @@ def _near_duplicates(
     also_name = with_id_problem[rng.random(len(with_id_problem)) < d.ALSO_NAME_SHARE]
 
     moved = near[kinds == d.MOVED]
-    counties = len(tables.counties().codes)
-    moved_to = rng.choice(counties, size=len(moved), p=tables.counties().p)
-    current = np.searchsorted(np.array(tables.counties().codes), strings(household[moved]).to_numpy(False))
-    moved_to = np.where(moved_to == current, (moved_to + 1) % counties, moved_to)
-    household[moved] = codes[moved_to]
+    info = tables.counties()
+    moved_to = rng.choice(len(info.codes), size=len(moved), p=info.p)
+    moved_to = np.where(moved_to == household_county[moved], (moved_to + 1) % len(info.codes), moved_to)
+    household[moved] = np.frombuffer("".join(info.codes).encode(), dtype=np.uint8).reshape(-1, 6)[moved_to]
     return _NearDuplicates(
         id_valid=id_valid,
         old15=old15,
@@ -410,6 +420,8 @@ def _near_duplicates(
         new_phone=near[kinds == d.PHONE_CHANGED],
         moved=moved,
         moved_to=moved_to,
+        no_phone=near[(kinds != d.PHONE_CHANGED) & (rng.random(len(near)) < d.NO_PHONE_SHARE)],
+        short_address=near[rng.random(len(near)) < d.SHORT_ADDRESS_SHARE],
     )
 
 

@@ -141,7 +141,9 @@ def replace_rows(array: pa.Array, rows: Ints, values: Sequence[object] | pa.Arra
     # A gather from the array followed by the replacements is several times faster than replace_with_mask.
     index = np.arange(len(array), dtype=np.int64)
     index[rows] = len(array) + np.arange(len(rows))
-    replacement = values.cast(array.type) if isinstance(values, pa.Array) else pa.array(values, type=array.type)
+    replacement = (
+        values.cast(array.type) if isinstance(values, pa.Array) else pa.array(values, type=array.type)
+    )
     combined = pa.concat_arrays([array, replacement])
     result: pa.Array = combined.take(pa.array(index))
     return result

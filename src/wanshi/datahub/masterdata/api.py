@@ -2,7 +2,8 @@
 
 Linking reads one or more datasets of the analytical store (one per department, or one with a column naming
 the department) and writes ``<output>_cluster`` (record -> cluster), ``<output>_golden`` (one record per
-cluster) and ``<output>_golden_lineage`` (where each golden value came from) as batch ``run-<id>``::
+cluster) and ``<output>_golden_lineage`` (where each golden value came from) as batches
+``run-<id>-part<n>``::
 
     run = masterdata.link_records(
         uow, platform.datastore, masterdata.LinkRecords(("population_police", "population_civil")), actor
@@ -31,6 +32,7 @@ from wanshi.datahub.masterdata.domain import (
     outputs,
     parse_priority,
     run_batch,
+    run_of_batch,
 )
 from wanshi.datahub.masterdata.services import (
     LinkRecords,
@@ -64,4 +66,5 @@ __all__ = [
     "outputs",
     "parse_priority",
     "run_batch",
+    "run_of_batch",
 ]

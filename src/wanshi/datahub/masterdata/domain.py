@@ -222,12 +222,15 @@ def outputs(prefix: str) -> Outputs:
     return Outputs(f"{prefix}_cluster", f"{prefix}_golden", f"{prefix}_golden_lineage")
 
 
-def run_batch(run_id: int) -> str:
-    return f"run-{run_id:08d}"
+def run_batch(run_id: int, part: int | None = None) -> str:
+    """The batch id of a run's output, ``run-<id>``; a run writes each output in parts ``run-<id>-part<n>``
+    so that no output is held whole in memory."""
+    batch = f"run-{run_id:08d}"
+    return batch if part is None else f"{batch}-part{part:04d}"
 
 
 def run_of_batch(batch: str) -> int | None:
-    match = re.fullmatch(r"run-(\d+)", batch)
+    match = re.fullmatch(r"run-(\d+)(?:-part\d+)?", batch)
     return int(match.group(1)) if match else None
 
 

@@ -2,7 +2,8 @@
 
 A run commits twice, as a load does: a ``running`` row (so that a crash leaves a visible record) and the
 outcome (figures, status, audit entry). Its clusters and golden records go to the analytical store as
-batch ``run-<id>`` of the output datasets; once the run is complete, batches of older runs are deleted, so
+batches ``run-<id>-part<n>`` of the output datasets (in parts, so that no output is ever whole in memory);
+once the run is complete, batches of older runs are deleted, so
 readers find one run there (the newest complete one) and a run that dies half-way leaves the previous
 result in place. A run that is retried simply runs again under a new id: the model is fixed, so the same
 input gives the same clusters.
@@ -96,11 +97,12 @@ def link_records(
     started = _start(uow, cmd, prefix, actor)
     began = time.perf_counter()
     names = outputs(prefix)
-    batch = run_batch(started.id)
     targets = {"clusters": names.clusters, "golden": names.golden, "lineage": names.lineage}
+    parts = dict.fromkeys(targets, 0)
 
     def sink(kind: str, table: pa.Table) -> None:
-        store.write_batch(targets[kind], batch, table)
+        parts[kind] += 1
+        store.write_batch(targets[kind], run_batch(started.id, parts[kind]), table)
 
     try:
         linked = transform.link(
@@ -118,7 +120,8 @@ def link_records(
         )
     except Exception as exc:
         for name in targets.values():
-            store.delete_batch(name, batch)
+            for batch in _batches_of(store, name, started.id):
+                store.delete_batch(name, batch)
         _fail(uow, started, actor, exc, time.perf_counter() - began)
         raise
     figures = RunFigures(
@@ -246,6 +249,10 @@ def _prune(uow: UnitOfWork, store: DatasetStore, prefix: str) -> None:
                 store.delete_batch(name, batch)
 
 
+def _batches_of(store: DatasetStore, dataset: str, run_id: int) -> list[str]:
+    return [b for b in store.batches(dataset) if run_of_batch(b) == run_id]
+
+
 def get_run(uow: UnitOfWork, run_id: int, actor: Actor) -> LinkageRun:
     uow.authorize(policies.can_list_runs(actor), actor, "masterdata.get_run", object_id=run_id)
     found = repository.get(uow.session, run_id)
@@ -266,12 +273,11 @@ def evaluate_linkage(uow: UnitOfWork, store: DatasetStore, run_id: int, actor: A
     if found.status is not RunStatus.COMPLETE:
         raise MasterdataError("该次匹配未完成，无法评估", field="run_id")
     clusters = outputs(found.output).clusters
-    batch = run_batch(found.id)
-    if batch not in store.batches(clusters):
+    if not _batches_of(store, clusters, found.id):
         raise NotFound("该次匹配的结果已被更新的匹配替换")
     rows = store.query(
-        f'SELECT cluster_id, label_group FROM "{clusters}" WHERE batch = ?',  # noqa: S608
-        [batch],
+        f'SELECT cluster_id, label_group FROM "{clusters}" WHERE starts_with(batch, ?)',  # noqa: S608
+        [run_batch(found.id) + "-"],
     )
     conn = duckdb.connect()
     try:
