@@ -167,8 +167,13 @@ def demo(
     port: Annotated[int | None, typer.Option(help="Port")] = None,
     pack: Annotated[Path, typer.Option(help="Pack to load")] = DEFAULT_PACK,
     serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve after loading")] = True,
+    data: Annotated[
+        bool,
+        typer.Option("--data/--no-data", help="Generate, load, check and index the data centre's demo data"),
+    ] = True,
 ) -> None:
-    """Migrate, load the Anhui demo pack and serve. Running it again reuses the data."""
+    """Migrate, load the Anhui demo pack (with generated data-centre data) and serve. Running it again
+    reuses the data."""
     platform = _platform()
     if platform.settings.env == "production":
         console.print("[red]生产模式下不能运行演示[/red]")
@@ -183,6 +188,21 @@ def demo(
             platform.identity.set_initial_passwords(
                 uow, pack_usernames(pack), platform.settings.admin_password, SYSTEM
             )
+        from wanshi.packs.demo import load_demo_data, read_demo_data
+
+        demo_data = read_demo_data(pack) if data else None
+        if demo_data is not None:
+            console.print("数据中心演示数据（已有则沿用）：")
+            report = load_demo_data(platform, demo_data, SYSTEM, progress=lambda m: console.print(f"  {m}"))
+            for d in report.datasets:
+                counts = d.load.counts
+                console.print(
+                    f"  {d.dataset}：{'新生成' if d.generated else '沿用'}归集 #{d.load.id}，"
+                    f"入库 {counts.stored} 行，隔离 {counts.quarantined} 行"
+                )
+            for run in report.runs:
+                console.print(f"  质量检查 {run.resource_name}：{run.score:.1f} 分")
+            console.print(f"  用时 {report.seconds:.1f} 秒")
     except WanshiError as exc:
         _fail(exc)
     settings = platform.settings

@@ -1,2 +1,3 @@
-"""Declarative packs: YAML/JSON files that instantiate the engines (organisations and users now;
-service items, forms, processes, licence types and data resources as their issues land)."""
+"""Declarative packs: YAML/JSON files that instantiate the engines (organisations, users, and the data
+centre's resources, quality rule sets and registry grants now; service items, forms, processes and licence
+types as their issues land)."""

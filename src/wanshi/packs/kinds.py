@@ -1,4 +1,5 @@
-"""The kinds a pack may contain and the loader of each. Later issues add theirs to KIND_LOADERS."""
+"""The kinds a pack may contain and the loader of each. Later issues add theirs to KIND_LOADERS; the data
+centre's kinds are in ``datacentre``."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from wanshi.infra.uow import UnitOfWork
 from wanshi.kernel.actor import Actor
 from wanshi.kernel.errors import ValidationFailed
 from wanshi.org import api as org
-from wanshi.packs.loader import KindLoader, KindResult, read_pack_file
+from wanshi.packs import datacentre
+from wanshi.packs.loader import KindLoader, KindResult, PackFile, read_pack_file
 
 LEVELS = {"prefecture": org.DivisionLevel.PREFECTURE, "county": org.DivisionLevel.COUNTY}
 
@@ -41,13 +43,14 @@ def expand_organisations(uow: UnitOfWork, data: Any) -> list[org.OrganisationSpe
     return specs
 
 
-def load_organisations(platform: Platform, uow: UnitOfWork, data: Any, actor: Actor) -> KindResult:
-    created, updated, unchanged = org.upsert_organisations(uow, expand_organisations(uow, data), actor)
+def load_organisations(platform: Platform, uow: UnitOfWork, pack_file: PackFile, actor: Actor) -> KindResult:
+    specs = expand_organisations(uow, pack_file.data)
+    created, updated, unchanged = org.upsert_organisations(uow, specs, actor)
     return KindResult("organisations", created, updated, unchanged)
 
 
-def load_staff_users(platform: Platform, uow: UnitOfWork, data: Any, actor: Actor) -> KindResult:
-    specs = TypeAdapter(list[StaffUserSpec]).validate_python((data or {}).get("users", []))
+def load_staff_users(platform: Platform, uow: UnitOfWork, pack_file: PackFile, actor: Actor) -> KindResult:
+    specs = TypeAdapter(list[StaffUserSpec]).validate_python((pack_file.data or {}).get("users", []))
     created, updated, unchanged = platform.identity.upsert_staff_users(uow, specs, actor)
     return KindResult("staff_users", created, updated, unchanged)
 
@@ -55,6 +58,9 @@ def load_staff_users(platform: Platform, uow: UnitOfWork, data: Any, actor: Acto
 KIND_LOADERS: dict[str, KindLoader] = {
     "organisations": load_organisations,
     "staff_users": load_staff_users,
+    "data_resources": datacentre.load_data_resources,
+    "quality_rules": datacentre.load_quality_rules,
+    "registry_grants": datacentre.load_registry_grants,
 }
 
 

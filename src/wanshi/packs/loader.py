@@ -14,17 +14,19 @@ Each kind has one loader that upserts by natural key, so loading the same pack t
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
 from wanshi.bootstrap import Platform
 from wanshi.infra.uow import UnitOfWork
 from wanshi.kernel.actor import Actor
-from wanshi.kernel.errors import ValidationFailed
+from wanshi.kernel.errors import ValidationFailed, WanshiError
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,68 @@ class KindResult:
     unchanged: int
 
 
-KindLoader = Callable[[Platform, UnitOfWork, Any, Actor], KindResult]
+@dataclass(frozen=True)
+class PackFile:
+    """One file of the pack as its kind's loader gets it: the parsed content, and where it came from so
+    that the loader can read files it names (a rule file) and name the file in its error messages."""
+
+    path: Path
+    data: Any
+
+    @property
+    def directory(self) -> Path:
+        return self.path.parent
+
+    def entries(self, key: str) -> list[Any]:
+        """The list under ``key`` of a file that must be an object (``{resources: [...]}``)."""
+        if self.data is None:
+            return []
+        found = self.data.get(key, []) if isinstance(self.data, dict) else None
+        if not isinstance(found, list):
+            raise ValidationFailed(
+                f"包文件 {self.path.name} 须为对象，其 {key} 为列表", code="pack_file_invalid"
+            )
+        return found
+
+    def read(self, relative: str) -> str:
+        """The text of a file the pack file names, relative to the pack folder and kept inside it."""
+        root = self.directory.resolve()
+        path = (root / relative).resolve()
+        if not path.is_relative_to(root) or not path.is_file():
+            raise ValidationFailed(f"包文件不存在：{relative}", code="pack_file_missing")
+        return path.read_text(encoding="utf-8")
+
+
+KindLoader = Callable[[Platform, UnitOfWork, PackFile, Actor], KindResult]
+
+
+@contextmanager
+def naming_entry(pack_file: PackFile, index: int, label: str) -> Iterator[None]:
+    """Re-raise a refusal of one entry with the file, the position and the entry's key in the message;
+    ``details["reason"]`` keeps the refusing service's own stable code."""
+    where = f"包文件 {pack_file.path.name} 第 {index + 1} 项" + (f"（{label}）" if label else "")
+    try:
+        yield
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        place = ".".join(str(p) for p in first["loc"])
+        raise ValidationFailed(
+            f"{where}：{place} 无效（{first['msg']}）", code="pack_entry_invalid", reason="invalid"
+        ) from exc
+    except WanshiError as exc:
+        raise ValidationFailed(
+            f"{where}：{exc.message}", code="pack_entry_invalid", reason=exc.error_code
+        ) from exc
+
+
+def each_entry(pack_file: PackFile, key: str, label_key: str) -> Iterator[tuple[int, str, Any]]:
+    """(index, label, entry) of the list under ``key``; a non-object entry is refused by position."""
+    for index, entry in enumerate(pack_file.entries(key)):
+        if not isinstance(entry, dict):
+            raise ValidationFailed(
+                f"包文件 {pack_file.path.name} 第 {index + 1} 项须为对象", code="pack_entry_invalid"
+            )
+        yield index, str(entry.get(label_key, "")), entry
 
 
 def read_pack_file(path: Path) -> Any:
@@ -67,7 +130,8 @@ def load_pack(
             )
         if progress:
             progress(f"{kind}: {entry['file']}")
-        data = read_pack_file(directory / str(entry["file"]))
+        path = directory / str(entry["file"])
+        pack_file = PackFile(path, read_pack_file(path))
         with platform.uow() as uow:
-            results.append(loaders[kind](platform, uow, data, actor))
+            results.append(loaders[kind](platform, uow, pack_file, actor))
     return results
