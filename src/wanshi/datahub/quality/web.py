@@ -190,7 +190,13 @@ def dashboard_page(
                 maximum=100,
                 href=f"?days={days}&organisation={{key}}",
             ),
-            "rules": bar_chart(board.by_rule, title="不合格率最高的规则", maximum=100, rates=True),
+            # Failure rates are mostly a few percent: bars scale to the worst rule; the text gives the rate.
+            "rules": bar_chart(
+                board.by_rule,
+                title="不合格率最高的规则",
+                maximum=max((p.value for p in board.by_rule.points), default=0.0) or 1.0,
+                rates=True,
+            ),
             "trend": line_chart(board.over_time, title="每日平均质量得分"),
             "grade": grade,
             "can_check_consistency": bool(policies.bureau_scopes(actor)),
