@@ -187,6 +187,22 @@ def test_store_files_are_read_in_parallel_with_the_same_results(tmp_path: Path) 
     assert report.result("id.unique").sample_keys == (2, 3)
 
 
+def test_unique_over_files_mixes_exact_keys_and_hashes(tmp_path: Path) -> None:
+    # Canonical ID numbers are their own keys, others are hashed: duplicates are found in both kinds, and a
+    # canonical value never meets a non-canonical one.
+    store = ParquetDuckDBStore(tmp_path, threads=1)
+    ids = ["34052419800101001X", "３４０５２４１９８００１０１００１Ｘ", "34052419800101001x", "x", "x", None]
+    for number, (start, length) in enumerate(((0, 2), (2, 2), (4, 2))):
+        part = pa.table(
+            {"pid": list(range(start + 1, start + length + 1)), "id_number": ids[start : start + length]}
+        )
+        store.write_batch("people", f"b{number}", part)
+    rules = rule_set(rules=[RULES[5], {"id": "id.unique", "kind": "unique", "field": "id_number"}])
+    report = check_quality(rules, store, now=NOW)
+    assert sorted(report.result("id.unique").sample_keys) == [4, 5]
+    assert report.result("id.unique").checked == 5
+
+
 def test_batch_files_of_other_shapes_are_read_through_the_unified_view(tmp_path: Path) -> None:
     # One file stores birth dates as text: DuckDB's view unifies the files, so the single stream is used.
     store = ParquetDuckDBStore(tmp_path, threads=1)

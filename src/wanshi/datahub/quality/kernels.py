@@ -131,6 +131,20 @@ def resident_id_facts(array: pa.Array | pa.ChunkedArray, *, today: date) -> Resi
     return ResidentFacts(ok, valid & (birth <= _stamp(today)), birth, digits[16])
 
 
+def resident_id_keys(array: pa.Array | pa.ChunkedArray) -> tuple[npt.NDArray[np.uint64], Bools]:
+    """Each value of the form [0-9]{17}[0-9X] as one integer below 2^63 (17 digits times 11 plus the check
+    character), exact and one-to-one, so uniqueness needs no hashing; the mask marks rows of that form."""
+    matrix, ok = fixed_width_bytes(array)
+    digits = np.ascontiguousarray(matrix[:, :17].T) - np.uint8(_ZERO)
+    last = matrix[:, 17]
+    check = np.where(last == ord("X"), np.uint8(10), last - np.uint8(_ZERO))
+    ok &= (digits.max(axis=0) <= 9) & (check <= 10)
+    keys = np.zeros(len(ok), dtype=np.uint64)
+    for row in digits:
+        keys = keys * np.uint64(10) + row
+    return keys * np.uint64(11) + check, ok
+
+
 def resident_id_valid(array: pa.Array | pa.ChunkedArray, *, today: date) -> Bools:
     """True where the value is a valid 18-character 居民身份证号码 (GB 11643): 17 digits, a real birth
     date not after ``today`` and the MOD 11-2 check character. Nulls and other lengths are False."""
