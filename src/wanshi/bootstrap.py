@@ -103,6 +103,7 @@ def build_platform(settings: Settings) -> Platform:
             settings.resolved_datahub_dir,
             threads=settings.datahub_threads or None,
             memory_limit=settings.datahub_memory_limit,
+            compression=settings.datahub_compression,
         ),
     )
     for register in _registrars():

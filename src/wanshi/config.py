@@ -85,6 +85,7 @@ class Settings(BaseSettings):
     datahub_dir: Path | None = None
     datahub_threads: int = Field(default=0, ge=0)
     datahub_memory_limit: str = "2GB"
+    datahub_compression: Literal["lz4", "zstd", "snappy", "none"] = "lz4"
     quality_ticket_days: int = Field(default=5, ge=1, le=250)
     quality_sweep_seconds: int = Field(default=300, ge=10)
     registry_population_dataset: str = "population"

@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from wanshi.datahub.store import ParquetDuckDBStore, StoreError
@@ -39,3 +40,19 @@ def test_a_crashed_write_leaves_nothing_visible(tmp_path: Path) -> None:
 def test_bad_dataset_names_are_refused(tmp_path: Path, name: str) -> None:
     with pytest.raises(StoreError):
         ParquetDuckDBStore(tmp_path).write_batch(name, "b1", _rows(1))
+
+
+@pytest.mark.parametrize("compression", ["lz4", "zstd", "none"])
+def test_batches_are_written_with_the_chosen_compression(tmp_path: Path, compression: str) -> None:
+    store = ParquetDuckDBStore(tmp_path, compression=compression)
+    store.write_batch("people", "b1", pa.table({"a": [1, 2, 3]}))
+    (path,) = store.files("people")
+    codec = pq.ParquetFile(path).metadata.row_group(0).column(0).compression
+    assert codec == {"lz4": "LZ4", "zstd": "ZSTD", "none": "UNCOMPRESSED"}[compression]
+    assert store.query("SELECT sum(a) AS s FROM people").to_pylist() == [{"s": 6}]
+
+
+def test_an_unknown_compression_is_refused() -> None:
+    with pytest.raises(StoreError) as refused:
+        ParquetDuckDBStore(Path("/nonexistent"), compression="gzip")
+    assert "gzip" in refused.value.message

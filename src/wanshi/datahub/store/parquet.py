@@ -15,17 +15,29 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from wanshi.datahub.store.base import check_batch, check_dataset
+from wanshi.datahub.store.base import StoreError, check_batch, check_dataset
 
 DATA_FILE = "data.parquet"
 ROW_GROUP_ROWS = 1 << 17
 
 
+# LZ4 by default: decoding is what checks and queries spend most on, and LZ4 decodes the generated
+# population in about 70 % of zstd's CPU time (pyarrow, 4M rows: 0.36 s against 0.49 s) and compresses
+# several times faster, for files about 1.7x the size. zstd suits a store where disk matters more.
+COMPRESSIONS = ("lz4", "zstd", "snappy", "none")
+
+
 class ParquetDuckDBStore:
-    def __init__(self, root: Path, *, threads: int | None = None, memory_limit: str = "2GB") -> None:
+    def __init__(
+        self, root: Path, *, threads: int | None = None, memory_limit: str = "2GB", compression: str = "lz4"
+    ) -> None:
+        if compression not in COMPRESSIONS:
+            choices = "、".join(COMPRESSIONS)
+            raise StoreError(f"不支持的压缩方式“{compression}”，可用：{choices}", field="compression")
         self.root = root
         self.threads = threads or os.cpu_count() or 1
         self.memory_limit = memory_limit
+        self.compression = compression
         self._lock = threading.Lock()
 
     def _folder(self, dataset: str) -> Path:
@@ -40,7 +52,7 @@ class ParquetDuckDBStore:
         temporary = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         try:
             # Row groups of 128k rows let DuckDB scan one file on several threads.
-            pq.write_table(rows, temporary, compression="zstd", row_group_size=ROW_GROUP_ROWS)
+            pq.write_table(rows, temporary, compression=self.compression, row_group_size=ROW_GROUP_ROWS)
             with temporary.open("rb+") as handle:
                 os.fsync(handle.fileno())
             # rename() is atomic: readers see the old batch or the new one, never half of either.
