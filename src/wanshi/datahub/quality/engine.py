@@ -726,23 +726,39 @@ def _id_fingerprints(values: pa.Array, cursor: duckdb.DuckDBPyConnection) -> tup
     return pa.array(keys, mask=~valid), pa.array(second, mask=~valid)
 
 
+_BUCKET_BITS = 4
+_BUCKETS = 1 << _BUCKET_BITS
+# Fibonacci hashing spreads values over the buckets: exact ID keys are far from uniform in their top bits.
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
 @dataclass(frozen=True)
 class _Fingerprints:
-    """One batch's hashes of a unique rule's column, with the positions of its non-null rows."""
+    """One batch's fingerprints of a unique rule's column (non-null rows only), grouped by bucket as they
+    arrive (a cheap stable radix pass on the worker threads), so that the final search for repeated values
+    sorts sixteen small arrays in parallel instead of one large one."""
 
-    rows: npt.NDArray[np.intp]
-    first: npt.NDArray[np.uint64]
+    first: npt.NDArray[np.uint64]  # grouped by bucket
     second: npt.NDArray[np.uint64]
-    n: int
+    rows: npt.NDArray[np.int32]  # each value's row in the batch
+    bounds: npt.NDArray[np.intp]  # bucket b is [bounds[b], bounds[b + 1])
 
     @classmethod
     def of(cls, batch: pa.RecordBatch, number: int) -> _Fingerprints:
         first, second = batch.column(f"__h{number}"), batch.column(f"__g{number}")
-        n = batch.num_rows
         if first.null_count:
-            rows = np.flatnonzero(~null_mask(first))
-            return cls(rows, _u64(first.drop_null()), _u64(second.drop_null()), n)
-        return cls(np.arange(n), _u64(first), _u64(second), n)
+            rows = np.flatnonzero(~null_mask(first)).astype(np.int32)
+            first, second = first.drop_null(), second.drop_null()
+        else:
+            rows = np.arange(batch.num_rows, dtype=np.int32)
+        values = _u64(first)
+        buckets = ((values * _MIX) >> np.uint64(64 - _BUCKET_BITS)).astype(np.uint8)
+        order = np.argsort(buckets, kind="stable")  # radix sort for one-byte keys
+        bounds = np.searchsorted(buckets[order], np.arange(_BUCKETS + 1), side="left")
+        return cls(values[order], _u64(second)[order], rows[order], bounds)
+
+    def bucket(self, number: int) -> npt.NDArray[np.uint64]:
+        return self.first[self.bounds[number] : self.bounds[number + 1]]
 
 
 def _u64(array: pa.Array) -> npt.NDArray[np.uint64]:
@@ -753,9 +769,8 @@ def _duplicates(
     rule: UniqueRule, batches: list[tuple[pa.Array, _Fingerprints]], pool: ThreadPoolExecutor
 ) -> Iterator[tuple[pa.Array, _Outcome]]:
     """Each batch's outcome for a unique rule: the rows whose value occurs more than once overall."""
-    everything = np.concatenate([p.first for _, p in batches]) if batches else np.zeros(0, np.uint64)
-    repeated = _repeated(everything, pool)
-    del everything
+    prints = [p for _, p in batches]
+    repeated = np.sort(np.concatenate(list(pool.map(lambda b: _repeated_in(prints, b), range(_BUCKETS)))))
 
     # A table of the repeated hashes' low bits rules out almost every row with one lookup each (a binary
     # search per row over the repeated hashes measured ten times slower); the few left are searched.
@@ -763,25 +778,26 @@ def _duplicates(
     possible = np.zeros(int(mask) + 1, dtype=np.bool_)
     possible[(repeated & mask).astype(np.intp)] = True
 
-    def candidates(prints: _Fingerprints) -> npt.NDArray[np.intp]:
+    def candidates(p: _Fingerprints) -> npt.NDArray[np.intp]:
         if not len(repeated):
             return np.zeros(0, dtype=np.intp)
-        maybe = np.flatnonzero(possible[(prints.first & mask).astype(np.intp)])
-        at = np.minimum(np.searchsorted(repeated, prints.first[maybe]), len(repeated) - 1)
-        found: npt.NDArray[np.intp] = maybe[repeated[at] == prints.first[maybe]]
+        maybe = np.flatnonzero(possible[(p.first & mask).astype(np.intp)])
+        at = np.minimum(np.searchsorted(repeated, p.first[maybe]), len(repeated) - 1)
+        found: npt.NDArray[np.intp] = maybe[repeated[at] == p.first[maybe]]
         return found
 
-    found = list(pool.map(candidates, [p for _, p in batches]))
+    found = list(pool.map(candidates, prints))
     # Rows that share the first hash are duplicates only if they share the second one as well.
     pairs = np.concatenate(
-        [np.stack([p.first[c], p.second[c]], axis=1) for (_, p), c in zip(batches, found, strict=True)]
+        [np.stack([p.first[c], p.second[c]], axis=1) for p, c in zip(prints, found, strict=True)]
         or [np.zeros((0, 2), np.uint64)]
     )
     _, inverse, counts = np.unique(pairs, axis=0, return_inverse=True, return_counts=True)
     repeats = counts[inverse.reshape(-1)] > 1
     start = 0
     for (keys, p), c in zip(batches, found, strict=True):
-        yield keys, _Outcome(rule, len(p.rows), p.rows[c[repeats[start : start + len(c)]]])
+        failed = np.sort(p.rows[c[repeats[start : start + len(c)]]]).astype(np.intp)
+        yield keys, _Outcome(rule, len(p.rows), failed)
         start += len(c)
 
 
@@ -791,16 +807,10 @@ def _filter_size(repeated: int) -> int:
     return 1 << min(24, max(16, (repeated * 64).bit_length()))
 
 
-def _repeated(values: npt.NDArray[np.uint64], pool: ThreadPoolExecutor) -> npt.NDArray[np.uint64]:
-    """The values that occur more than once, sorted. The halves split by the top bit sort in parallel
-    (numpy releases the GIL while sorting)."""
-    top = values >= np.uint64(1 << 63)
-    halves = [pool.submit(np.sort, part) for part in (values[~top], values[top])]
-    found = []
-    for half in halves:
-        ordered = half.result()
-        found.append(np.unique(ordered[1:][ordered[1:] == ordered[:-1]]))
-    return np.concatenate(found)
+def _repeated_in(prints: list[_Fingerprints], bucket: int) -> npt.NDArray[np.uint64]:
+    """The values of one bucket that occur more than once (numpy releases the GIL while sorting)."""
+    ordered = np.sort(np.concatenate([p.bucket(bucket) for p in prints] or [np.zeros(0, np.uint64)]))
+    return np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
 
 
 def _bits(expressions: list[str], test: str) -> str:
