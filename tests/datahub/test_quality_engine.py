@@ -259,3 +259,21 @@ def test_birth_date_arithmetic_matches_the_calendar(days: list[date]) -> None:
 
     since_epoch = np.array([(d - date(1970, 1, 1)).days for d in days], dtype=np.int64)
     assert _yyyymmdd(since_epoch).tolist() == [d.year * 10000 + d.month * 100 + d.day for d in days]
+
+
+def test_unique_over_a_million_values_finds_exactly_the_repeated_ones() -> None:
+    # Large enough that each bucket's count table rules values out before the sort.
+    values = np.arange(1_200_000, dtype=np.int64)
+    repeated_at = np.array([5, 70_000, 654_321, 1_199_999])
+    values[repeated_at + 0] = values[repeated_at - 3]
+    table = pa.table({"pid": np.arange(len(values)), "code": values})
+    rules = parse_rules(
+        {
+            "dataset": "codes",
+            "key": "pid",
+            "rules": [{"id": "u", "kind": "unique", "field": "code", "message": "重复"}],
+        }
+    )
+    report = check_quality(rules, table, now=NOW, sample_size=10)
+    expected = sorted([*repeated_at.tolist(), *(repeated_at - 3).tolist()])
+    assert (report.result("u").failed, sorted(report.result("u").sample_keys)) == (8, expected)

@@ -808,9 +808,20 @@ def _filter_size(repeated: int) -> int:
 
 
 def _repeated_in(prints: list[_Fingerprints], bucket: int) -> npt.NDArray[np.uint64]:
-    """The values of one bucket that occur more than once (numpy releases the GIL while sorting)."""
-    ordered = np.sort(np.concatenate([p.bucket(bucket) for p in prints] or [np.zeros(0, np.uint64)]))
+    """The values of one bucket that occur more than once (numpy releases the GIL while sorting). A count
+    per slot of a table eight times the bucket's size first rules out most values that occur once (a value
+    alone in its slot cannot repeat), so only about one in eight is sorted."""
+    values = np.concatenate([p.bucket(bucket) for p in prints] or [np.zeros(0, np.uint64)])
+    if len(values) > _PREFILTER_FROM:
+        bits = (len(values) * 8).bit_length()
+        slots = ((values * _SLOT_MIX) >> np.uint64(64 - bits)).astype(np.intp)
+        values = values[np.bincount(slots, minlength=1 << bits)[slots] > 1]
+    ordered = np.sort(values)
     return np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+
+
+_PREFILTER_FROM = 1 << 16
+_SLOT_MIX = np.uint64(0xC2B2AE3D27D4EB4F)  # independent of the bucket's multiplier
 
 
 def _bits(expressions: list[str], test: str) -> str:
