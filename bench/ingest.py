@@ -4,7 +4,7 @@ A generator writes a UTF-8 CSV of population-like rows (valid 身份证号 with 
 Chinese names with some Kangxi radicals and full-width characters, dates in four layouts, amounts with
 thousands separators, about 0.5 % duplicated lines). Each size is loaded by a fresh child process through
 the service (``wanshi.datahub.ingest.api.load_file``, SQLite bookkeeping, the Parquet store, all in a
-temporary directory); the parent times the child and reads its peak RSS from ``wait4``. The same file is
+temporary directory); the parent times the child, which prints its peak RSS (VmHWM). The same file is
 also turned into Parquet by DuckDB's own ``read_csv`` (no mapping, checks or lineage) as a baseline of what
 the machine does with the bytes at all.
 
@@ -14,6 +14,7 @@ Run alone: ``.venv/bin/python -m bench.ingest`` (prints the docs/benchmarks.md s
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shlex
 import subprocess
@@ -229,6 +230,7 @@ def generate(path: Path, rows: int, seed: int = 2026) -> None:
 CHILD = """
 import json, sys, time
 from pathlib import Path
+from bench.common import peak_rss
 from wanshi.bootstrap import build_platform
 from wanshi.schema import load_metadata, seed_required_rows
 from wanshi.config import Settings
@@ -247,11 +249,12 @@ with platform.uow() as uow:
 seconds = time.monotonic() - started
 c = load.counts
 out = {"stored": c.stored, "quarantined": c.quarantined, "duplicate": c.duplicate, "seconds": seconds}
-print(json.dumps(out))
+print(json.dumps({**out, "peak": peak_rss()}))
 """
 
 BASELINE = """
-import sys, duckdb
+import json, sys, duckdb
+from bench.common import peak_rss
 conn = duckdb.connect()
 target = sys.argv[2].replace("'", "''")
 conn.execute(
@@ -259,16 +262,17 @@ conn.execute(
     f"TO '{target}' (FORMAT parquet, COMPRESSION zstd)",
     [sys.argv[1]],
 )
+print(json.dumps({"peak": peak_rss()}))
 """
 
 
 def _child(args: list[str]) -> tuple[float, int, str]:
-    """Wall time, peak RSS in bytes and stdout of a Python child process."""
+    """Wall time, peak RSS in bytes (the child prints it last, as JSON) and stdout of a Python child."""
     started = time.monotonic()
     with tempfile.TemporaryFile() as out:
         process = subprocess.Popen([sys.executable, *args], stdout=out, cwd=REPO, start_new_session=True)
         try:
-            _, status, usage = os.wait4(process.pid, 0)
+            _, status = os.waitpid(process.pid, 0)
         finally:
             if process.returncode is None and process.poll() is None:
                 os.killpg(process.pid, 9)
@@ -277,12 +281,10 @@ def _child(args: list[str]) -> tuple[float, int, str]:
         text = out.read().decode()
     if os.waitstatus_to_exitcode(status) != 0:
         raise BenchError(f"child {args[:2]} failed with status {status}: {text[-2000:]}")
-    return seconds, usage.ru_maxrss * 1024, text
+    return seconds, int(json.loads(text.strip().splitlines()[-1])["peak"]), text
 
 
 def measure_size(rows: int, workdir: Path) -> Measurement:
-    import json
-
     csv = workdir / f"population_{rows}.csv"
     generate(csv, rows)
     # Write the generated file back to disk first, so that the load is not timed against its writeback.
@@ -332,7 +334,8 @@ def section(results: list[Measurement], opts: Options) -> str:
         "process each: content hash, streaming read, dedupe, NFKC and trimming, coercion, checks, "
         "lineage, Parquet writes of the stored and quarantined rows, SQLite bookkeeping. Time is the "
         "wall time of the `load_file` call (rows/s and the target use it); the child's whole wall time, "
-        "with interpreter and platform start-up, is beside it. Memory is the child's peak RSS (`wait4`). "
+        "with interpreter and platform start-up, is beside it. Memory is the child's peak RSS "
+        "(VmHWM, printed by the child). "
         "Baseline: DuckDB `read_csv(all_varchar)` to Parquet of the same file, in a child of its own.",
         "",
         f"Commands: `make bench`, or `{shlex.join(DIRECT + opts.argv())}`. Date: {utc_now()}.",

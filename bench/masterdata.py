@@ -57,8 +57,9 @@ def generate_store(root: Path, rows: int) -> None:
 
 
 CHILD = """
-import json, resource, sys, time
+import json, sys, time
 from pathlib import Path
+from bench.common import peak_rss
 from sqlalchemy import create_engine
 from wanshi.bootstrap import build_platform
 from wanshi.config import Settings
@@ -79,7 +80,7 @@ with platform.uow() as uow:
     run = masterdata.link_records(uow, platform.datastore, masterdata.LinkRecords(datasets), SYSTEM)
 seconds = time.perf_counter() - started
 platform.dispose()
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+peak = peak_rss()
 e = run.figures.evaluation
 print("RESULT", json.dumps({
     "seconds": seconds, "peak": peak, "rows": run.figures.rows, "clusters": run.figures.clusters,

@@ -7,6 +7,8 @@ from dataclasses import replace
 import pytest
 
 from wanshi.datahub.catalogue.domain import (
+    DEFAULT_SCALE,
+    MAX_SCALE,
     DataType,
     InformationItem,
     Metadata,
@@ -23,6 +25,7 @@ from wanshi.datahub.catalogue.domain import (
     metadata_problems,
     mount_problems,
 )
+from wanshi.datahub.ingest.domain import MAX_DECIMAL_SCALE
 from wanshi.kernel.errors import ValidationFailed
 
 META = Metadata(
@@ -144,3 +147,77 @@ def test_diff_names_metadata_and_item_changes() -> None:
     assert [(c.name, [x.key for x in c.changes]) for c in found.items_changed] == [("id_number", ["label"])]
     assert not found.empty
     assert diff(META, META).empty
+
+
+def test_a_decimal_item_carries_its_scale_and_two_places_when_none_is_given() -> None:
+    assert InformationItem("capital", "注册资本", data_type=DataType.DECIMAL).scale == DEFAULT_SCALE == 2
+    assert InformationItem("capital", "注册资本", data_type=DataType.DECIMAL, scale=4).scale == 4
+    assert InformationItem("name", "姓名").scale is None
+    # Versions stored before items had a scale load as two places, equal to an item that says so.
+    stored = InformationItem("capital", "注册资本", data_type=DataType.DECIMAL, scale=4).as_dict()
+    assert stored["scale"] == 4
+    assert InformationItem.of(stored).scale == 4
+    old = {k: v for k, v in stored.items() if k != "scale"}
+    assert InformationItem.of(old) == InformationItem(
+        "capital", "注册资本", data_type=DataType.DECIMAL, scale=2
+    )
+    assert InformationItem.of({**old, "data_type": "string"}).scale is None
+    for scale in (0, MAX_SCALE):
+        meta = replace(
+            META, items=(InformationItem("amount", "金额", data_type=DataType.DECIMAL, scale=scale),)
+        )
+        assert metadata_problems("101001001/000001", meta) == []
+
+
+def test_catalogue_and_ingest_agree_on_the_largest_scale() -> None:
+    assert MAX_SCALE == MAX_DECIMAL_SCALE
+
+
+@pytest.mark.parametrize(
+    ("item", "code"),
+    [
+        (
+            InformationItem("amount", "金额", data_type=DataType.DECIMAL, scale=MAX_SCALE + 1),
+            "catalogue_item_scale_invalid",
+        ),
+        (
+            InformationItem("amount", "金额", data_type=DataType.DECIMAL, scale=-1),
+            "catalogue_item_scale_invalid",
+        ),
+        (
+            InformationItem("amount", "金额", data_type=DataType.INTEGER, scale=2),
+            "catalogue_item_scale_not_decimal",
+        ),
+        (InformationItem("name", "名称", scale=0), "catalogue_item_scale_not_decimal"),
+    ],
+)
+def test_a_bad_scale_is_refused_in_chinese(item: InformationItem, code: str) -> None:
+    meta = replace(META, items=(META.items[0], item))
+    found = metadata_problems("101001001/000001", meta)
+    assert [(p.code, p.item, p.field) for p in found] == [(code, 1, "items")]
+    assert found[0].message.startswith("第 2 个信息项")
+    assert "小数位数" in found[0].message
+    with pytest.raises(ValidationFailed) as caught:
+        check_metadata("101001001/000001", meta)
+    assert caught.value.error_code == code
+
+
+def test_diff_shows_a_changed_scale_and_none_for_an_absent_one() -> None:
+    two = replace(
+        META, items=(*META.items, InformationItem("capital", "注册资本", data_type=DataType.DECIMAL))
+    )
+    four = replace(
+        META, items=(*META.items, InformationItem("capital", "注册资本", data_type=DataType.DECIMAL, scale=4))
+    )
+    found = diff(two, four)
+    assert [
+        (c.name, [(x.key, x.label, x.before, x.after) for x in c.changes]) for c in found.items_changed
+    ] == [("capital", [("scale", "小数位数", 2, 4)])]
+    # A version stored without the key reads as two places: no change to show against an explicit 2.
+    old = Metadata.of(
+        {
+            **two.as_dict(),
+            "items": [{k: v for k, v in i.as_dict().items() if k != "scale"} for i in two.items],
+        }
+    )
+    assert diff(old, two).empty

@@ -70,6 +70,7 @@ def _build_catalogue(platform: Platform, world: World) -> None:
             catalogue.ItemSpec(name="alive", label="是否在世", data_type="boolean"),
             catalogue.ItemSpec(name="updated_at", label="更新时间", data_type="datetime"),
             catalogue.ItemSpec(name="household", label="户数", data_type="integer", grade="sensitive"),
+            catalogue.ItemSpec(name="allowance", label="补贴金额（万元）", data_type="decimal", scale=4),
         ),
         share_type=catalogue.ShareType.NONE,
         share_conditions="",
@@ -98,14 +99,18 @@ def test_export_has_one_row_per_item_with_chinese_headers(platform: Platform, wo
         "发布日期",
     ):
         assert needed in HEADER
-    assert len(rows) == 1 + 4 + 4 + 4
+    assert len(rows) == 1 + 4 + 5 + 4
     population = [r for r in rows[1:] if r[0] == "101001001/000001"]
     assert [r[HEADER.index("信息项名称")] for r in population] == [
         "公民身份号码",
         "是否在世",
         "更新时间",
         "户数",
+        "补贴金额（万元）",
     ]
+    # 小数位数 is written for 数值型 items only: the two places of an item that gave none, or its own.
+    scales = {r[HEADER.index("信息项标识")]: r[HEADER.index("小数位数")] for r in rows[1:]}
+    assert (scales["allowance"], scales["capital"], scales["uscc"], scales["household"]) == (4, 2, None, None)
     assert {r[HEADER.index("共享类型")] for r in population} == {"不予共享"}
     assert population[0][HEADER.index("资源分类")] == "基础信息资源 1-01-001-001"
     assert population[0][HEADER.index("提供方")] == "安徽省公安厅"
@@ -234,3 +239,54 @@ def test_a_file_that_is_not_the_layout_is_refused(platform: Platform, world: Wor
     assert [(p.row, p.code) for p in missing.problems] == [(1, "catalogue_import_columns_missing")]
     garbage = _import(platform, world, b"not a workbook")
     assert [p.code for p in garbage.problems] == ["catalogue_import_not_xlsx"]
+
+
+def test_a_file_of_the_older_layout_without_scales_still_imports(platform: Platform, world: World) -> None:
+    old = [h for h in HEADER if h != "小数位数"]
+    row = _row(信息项标识="capital", 信息项名称="注册资本（万元）", 数据类型="数值型", 数据长度="")
+    report = _import(platform, world, _sheet([[row[HEADER.index(h)] for h in old]], header=old), "yh_clerk")
+    assert report.ok, report.problems
+    assert report.created == 1
+    with platform.uow() as uow:
+        found = catalogue.find_resource(uow, "331007001/000009", world["yh_clerk"])
+    assert [(i.name, i.scale) for i in found.view.metadata.items] == [("capital", 2)]
+    # The new layout with the column filled in changes the item, and says so.
+    again = _import(
+        platform,
+        world,
+        _sheet(
+            [
+                _row(
+                    信息项标识="capital",
+                    信息项名称="注册资本（万元）",
+                    数据类型="数值型",
+                    数据长度="",
+                    小数位数=4,
+                )
+            ]
+        ),
+        "yh_clerk",
+    )
+    assert (again.created, again.updated) == (0, 1)
+    with platform.uow() as uow:
+        found = catalogue.find_resource(uow, "331007001/000009", world["yh_clerk"])
+    assert [(i.name, i.scale) for i in found.view.metadata.items] == [("capital", 4)]
+
+
+def test_a_bad_scale_in_the_sheet_is_reported_with_its_row(platform: Platform, world: World) -> None:
+    decimal = {"信息项标识": "capital", "信息项名称": "注册资本", "数据类型": "数值型", "数据长度": ""}
+    rows = [
+        _row(资源代码="331007001/000021", 小数位数="四"),  # 2: not a number
+        _row(资源代码="331007001/000022", **decimal, 小数位数=19),  # 3: too many places
+        _row(资源代码="331007001/000023", 小数位数=2),  # 4: 字符型 has no places
+        _row(资源代码="331007001/000024", **decimal, 小数位数=0),  # 5: fine
+    ]
+    report = _import(platform, world, _sheet(rows), "yh_clerk")
+    assert {(p.row, p.code) for p in report.problems} == {
+        (2, "catalogue_import_scale_invalid"),
+        (3, "catalogue_item_scale_invalid"),
+        (4, "catalogue_item_scale_not_decimal"),
+    }
+    messages = [p.message for p in report.problems]
+    assert all("小数位数" in m for m in messages), messages
+    assert _count(platform, resource) == 0

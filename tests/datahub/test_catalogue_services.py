@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from test_catalogue_world import NOW, World, build_world, metadata, mount, publish, register
 
 from wanshi.bootstrap import Platform
 from wanshi.datahub.catalogue import api as catalogue
+from wanshi.datahub.catalogue.tables import version
 from wanshi.datahub.ingest import api as ingest
 from wanshi.infra.tables import audit_entry, outbox_event
 from wanshi.kernel import clock
@@ -290,3 +291,87 @@ def test_a_city_bureau_reviews_its_counties_but_not_the_province(platform: Platf
             uow, catalogue.ReviewResource(resource_id=r.id, publish=True), world["prov_admin"]
         )
     assert done.state is catalogue.ResourceState.PUBLISHED
+
+
+def _items(scale: int | None) -> tuple[catalogue.ItemSpec, ...]:
+    items: tuple[catalogue.ItemSpec, ...] = metadata()["items"]
+    return tuple(
+        i.model_copy(update={"scale": scale}) if i.data_type is catalogue.DataType.DECIMAL else i
+        for i in items
+    )
+
+
+def _forget_scales(platform: Platform, resource_id: int) -> None:
+    """Rewrite the stored versions as they were written before items had a scale."""
+    with platform.uow() as uow:
+        for number, stored in uow.session.execute(
+            select(version.c.number, version.c.metadata).where(version.c.resource_id == resource_id)
+        ):
+            items = [{k: v for k, v in i.items() if k != "scale"} for i in stored["items"]]
+            uow.session.execute(
+                update(version)
+                .where(version.c.resource_id == resource_id, version.c.number == number)
+                .values(metadata={**stored, "items": items})
+            )
+        uow.session.commit()
+
+
+def test_a_decimal_items_scale_reaches_the_ingest_schema(platform: Platform, world: World) -> None:
+    r = register(platform, world, "yh_clerk", "yaohai", CODE, items=_items(4))
+    publish(platform, world, "yh_clerk", r.id)
+    with platform.uow() as uow:
+        schema = catalogue.resource_schema(uow, CODE)
+    assert {f.name: f.scale for f in schema.fields} == {
+        "uscc": None,
+        "name": None,
+        "founded_on": None,
+        "capital": 4,
+    }
+    fields = {f["name"]: f for f in schema.as_dict()["fields"]}
+    assert fields["capital"]["scale"] == 4
+    assert "scale" not in fields["uscc"]
+    parsed = {f.name: f for f in ingest.parse_schema(schema.as_dict()).fields}
+    assert parsed["capital"].scale == 4
+    # A version stored before items had a scale hands ingest the two places it always applied.
+    _forget_scales(platform, r.id)
+    with platform.uow() as uow:
+        old = catalogue.resource_schema(uow, CODE)
+    assert [f.scale for f in old.fields if f.name == "capital"] == [2]
+    assert ingest.parse_schema(old.as_dict()).fields[3].scale == 2
+
+
+def test_a_changed_scale_is_a_new_version_with_its_diff_and_only_for_the_provider(
+    platform: Platform, world: World
+) -> None:
+    r = register(platform, world, "yh_clerk", "yaohai", CODE)
+    publish(platform, world, "yh_clerk", r.id)
+    _forget_scales(platform, r.id)
+    with platform.uow() as uow:
+        catalogue.start_version(uow, catalogue.StartVersion(resource_id=r.id), world["yh_clerk"])
+    change = catalogue.UpdateDraft(resource_id=r.id, **metadata(items=_items(4)))
+    with platform.uow() as uow, pytest.raises(PermissionDenied):
+        catalogue.update_draft(uow, change, world["ly_clerk"])
+    too_many = catalogue.UpdateDraft(resource_id=r.id, **metadata(items=_items(catalogue.MAX_SCALE + 1)))
+    with platform.uow() as uow, pytest.raises(ValidationFailed) as caught:
+        catalogue.update_draft(uow, too_many, world["yh_clerk"])
+    assert caught.value.error_code == "catalogue_item_scale_invalid"
+    assert caught.value.message == f"第 4 个信息项的小数位数须在 0–{catalogue.MAX_SCALE} 之间"
+    not_decimal = catalogue.UpdateDraft(
+        resource_id=r.id,
+        **metadata(items=(catalogue.ItemSpec(name="uscc", label="统一社会信用代码", scale=2),)),
+    )
+    with platform.uow() as uow, pytest.raises(ValidationFailed) as refused:
+        catalogue.update_draft(uow, not_decimal, world["yh_clerk"])
+    assert refused.value.error_code == "catalogue_item_scale_not_decimal"
+    with platform.uow() as uow:
+        catalogue.update_draft(uow, change, world["yh_clerk"])
+    pending = _detail(platform, world, "yh_clerk", r.id).pending_diff
+    assert pending is not None
+    assert [(c.name, [(x.key, x.before, x.after) for x in c.changes]) for c in pending.items_changed] == [
+        ("capital", [("scale", 2, 4)])
+    ]
+    publish(platform, world, "yh_clerk", r.id)
+    with platform.uow() as uow:
+        assert [f.scale for f in catalogue.resource_schema(uow, CODE).fields if f.name == "capital"] == [4]
+        shown = catalogue.version_diff(uow, r.id, 1, 2, world["police_clerk"])
+    assert [c.name for c in shown.items_changed] == ["capital"]

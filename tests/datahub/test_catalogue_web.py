@@ -78,11 +78,19 @@ def _register_form(world: World, **changes: str) -> dict[str, str]:
         "items-0-length": "18",
         "items-0-required": "on",
         "items-0-grade": "internal",
-        "items-1-name": "",
-        "items-1-label": "",
-        "items-1-data_type": "string",
+        "items-0-scale": "",
+        "items-1-name": "capital",
+        "items-1-label": "注册资本（万元）",
+        "items-1-data_type": "decimal",
         "items-1-length": "",
-        "items-1-grade": "internal",
+        "items-1-scale": "4",
+        "items-1-grade": "public",
+        "items-2-name": "",
+        "items-2-label": "",
+        "items-2-data_type": "string",
+        "items-2-length": "",
+        "items-2-scale": "",
+        "items-2-grade": "internal",
         "share_type": "conditional",
         "share_conditions": "仅向市场监管部门共享",
         "share_basis": "",
@@ -109,6 +117,16 @@ def test_register_mount_submit_through_the_forms_and_publish_through_the_api(
     bad_code = clerk.form("/admin/catalogue/new", **_register_form(world, code="12345/1"))
     assert bad_code.status_code == 422
     assert "资源代码" in bad_code.text
+    too_many = clerk.form("/admin/catalogue/new", **_register_form(world, **{"items-1-scale": "19"}))
+    assert too_many.status_code == 422
+    assert "第 2 个信息项的小数位数须在 0–18 之间" in too_many.text
+    not_decimal = clerk.form("/admin/catalogue/new", **_register_form(world, **{"items-0-scale": "2"}))
+    assert not_decimal.status_code == 422
+    assert "第 1 个信息项不是数值型，不能填写小数位数" in not_decimal.text
+    not_a_number = clerk.form("/admin/catalogue/new", **_register_form(world, **{"items-1-scale": "四"}))
+    assert not_a_number.status_code == 422
+    assert "须为整数" in not_a_number.text
+    assert 'value="四"' in not_a_number.text  # kept in the form to be corrected
     done = clerk.form("/admin/catalogue/new", **_register_form(world))
     assert done.status_code == 303, done.text
     location = done.headers["location"].split("?")[0]
@@ -120,6 +138,8 @@ def test_register_mount_submit_through_the_forms_and_publish_through_the_api(
     edit = clerk.client.get(f"{location}/edit")
     assert edit.status_code == 200
     assert 'value="uscc"' in edit.text
+    assert 'name="items-1-scale" value="4"' in edit.text
+    assert "小数位数" in detail.text
     secret = clerk.form(
         f"{location}/mount", kind="database", url="postgresql://u:pw@db/market", query="select 1"
     )
@@ -140,8 +160,25 @@ def test_register_mount_submit_through_the_forms_and_publish_through_the_api(
     assert [i["code"] for i in found["items"]] == ["331007001/000001"]
     schema = clerk.client.get("/api/v1/catalogue/schema", params={"code": "331007001/000001"}).json()
     assert schema["fields"] == [
-        {"name": "uscc", "label": "统一社会信用代码", "type": "string", "required": True, "max_length": 18}
+        {
+            "name": "uscc",
+            "label": "统一社会信用代码",
+            "type": "string",
+            "required": True,
+            "max_length": 18,
+            "scale": None,
+        },
+        {
+            "name": "capital",
+            "label": "注册资本（万元）",
+            "type": "decimal",
+            "required": False,
+            "max_length": None,
+            "scale": 4,
+        },
     ]
+    items = clerk.client.get(f"/api/v1/catalogue/{resource_id}").json()["published"]["metadata"]["items"]
+    assert [i["scale"] for i in items] == [None, 4]
 
 
 def test_api_versions_diff_and_errors(

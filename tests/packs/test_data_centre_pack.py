@@ -7,6 +7,7 @@ import re
 import shutil
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,14 +15,14 @@ from sqlalchemy import func, select
 
 from wanshi.bootstrap import Platform
 from wanshi.datahub.catalogue import api as catalogue
-from wanshi.datahub.datagen import population
+from wanshi.datahub.datagen import defects, legal_person, population
 from wanshi.datahub.quality import api as quality
 from wanshi.datahub.registry import api as registry
 from wanshi.infra.tables import audit_entry
 from wanshi.kernel.actor import SYSTEM, Actor
 from wanshi.kernel.errors import NotFound, PermissionDenied, ValidationFailed
 from wanshi.org import api as org
-from wanshi.packs.demo import DemoData, load_demo_data, read_demo_data
+from wanshi.packs.demo import AS_OF, DemoData, load_demo_data, read_demo_data
 from wanshi.packs.kinds import KIND_LOADERS, pack_usernames
 from wanshi.packs.loader import KindResult, load_pack
 from wanshi.web.app import create_app
@@ -112,6 +113,15 @@ def test_the_pack_publishes_its_resources_through_review_and_loading_twice_chang
     city = _detail(platform, HEFEI_REAL_ESTATE)
     assert city.view.resource.division_code == "340100"  # a city department's resource
     with platform.uow() as uow:
+        # Each 数值型 field declares the 小数位数 its registry keeps, and ingest is handed it.
+        scales = {
+            code: {
+                f.name: f.scale for f in catalogue.resource_schema(uow, code).fields if f.type == "decimal"
+            }
+            for code in (LEGAL_PERSON, HEFEI_REAL_ESTATE)
+        }
+    assert scales == {LEGAL_PERSON: {"registered_capital": 4}, HEFEI_REAL_ESTATE: {"area": 2}}
+    with platform.uow() as uow:
         grants = registry.list_grants(uow, SYSTEM)
         rules = quality.get_rule_set(uow, people.view.resource.id, SYSTEM)
     assert len(grants) == 4
@@ -171,6 +181,21 @@ def test_demo_data_loads_checks_and_indexes_and_a_second_run_reuses_it(anhui: Pl
     assert anhui.datastore.count("population") == people.load.counts.stored > 0
     assert anhui.datastore.count("population__quarantine") == people.load.counts.quarantined
     assert people.load.resource_code == POPULATION  # the load belongs to the resource (lineage)
+    # Registered capital is kept to four places (万元) and the resource says so: only the labelled defects
+    # a load can see (an impossible date, a blank required field, a near duplicate that lost its credit
+    # code) are quarantined, not every amount.
+    firms = report.datasets[1]
+    labelled = Counter(r["defect"] for r in _legal_person_rows(SMALL))
+    seen = labelled[defects.INVALID_DATE] + labelled[defects.MISSING_REQUIRED]
+    assert firms.load.counts.read == 100
+    assert 0 < seen <= firms.load.counts.quarantined <= seen + labelled[defects.NEAR_DUPLICATE]
+    assert firms.load.counts.quarantined / firms.load.counts.read <= SMALL.defect_rate
+    reasons = anhui.datastore.query("SELECT _reasons FROM legal_person__quarantine").column("_reasons")
+    assert not [r for r in reasons.to_pylist() if "registered_capital" in r]
+    amounts = anhui.datastore.query(
+        "SELECT count(registered_capital) AS n FROM legal_person WHERE registered_capital IS NOT NULL"
+    )
+    assert amounts.column("n")[0].as_py() > 0
     assert len(report.runs) == 2
     assert all(0 < run.score < 100 for run in report.runs)
     assert {i.kind for i in report.indexes} == set(registry.Kind)
@@ -187,6 +212,21 @@ def test_demo_data_loads_checks_and_indexes_and_a_second_run_reuses_it(anhui: Pl
     with anhui.uow() as uow:
         runs = quality.list_runs(uow, quality.RunQuery(), SYSTEM)
     assert runs.total == 2
+
+
+def _legal_person_rows(demo: DemoData) -> list[dict[str, Any]]:
+    """The rows the demo generates for the legal-person resource, with their defect labels."""
+    persons = population.PopulationOptions(
+        rows=demo.population_rows, seed=demo.seed, defect_rate=demo.defect_rate, as_of=AS_OF
+    )
+    options = legal_person.LegalPersonOptions(
+        rows=demo.legal_person_rows,
+        seed=demo.seed,
+        defect_rate=demo.defect_rate,
+        as_of=AS_OF,
+        persons=persons,
+    )
+    return [r for chunk in legal_person.generate_legal_persons(options) for r in chunk.to_pylist()]
 
 
 def _clean_person(demo: DemoData) -> tuple[str, str]:

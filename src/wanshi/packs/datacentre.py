@@ -82,6 +82,7 @@ class FieldEntry(_Entry):
     length: int | None = None
     required: bool = False
     grade: Annotated[catalogue.Grade, _by_label(catalogue.Grade)] = catalogue.Grade.INTERNAL
+    scale: int | None = None
 
 
 class ResourceEntry(_Entry):
@@ -115,6 +116,7 @@ class ResourceEntry(_Entry):
                     length=f.length,
                     required=f.required,
                     grade=f.grade,
+                    scale=f.scale,
                 )
                 for f in self.fields
             ),

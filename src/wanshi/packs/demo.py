@@ -20,7 +20,6 @@ from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from wanshi.bootstrap import Platform
@@ -38,7 +37,6 @@ from wanshi.packs.loader import read_pack_file
 DEMO_FILE = "demo.yaml"
 # Ages and dates are measured to a fixed day, so the same seed gives the same file and so the same load.
 AS_OF = date(2025, 12, 31)
-CENTS = 2
 
 
 class DemoData(BaseModel):
@@ -102,20 +100,6 @@ def _legal_persons(demo: DemoData) -> legal_person.LegalPersonOptions:
     )
 
 
-def _as_delivered(chunks: Iterator[pa.Table]) -> Iterator[pa.Table]:
-    """Amounts as a department's export writes them, to the cent: the generator keeps four decimal places,
-    more than the two a catalogue 数值型 item accepts, and the load would quarantine every such row."""
-    for table in chunks:
-        delivered = table
-        for index, column in enumerate(table.schema):
-            if pa.types.is_decimal(column.type) and column.type.scale > CENTS:
-                cents = pa.decimal128(column.type.precision, CENTS)
-                delivered = delivered.set_column(
-                    index, column.name, pc.cast(pc.round(table.column(index), CENTS), cents)
-                )
-        yield delivered
-
-
 def _newest_complete(platform: Platform, dataset: str, actor: Actor) -> ingest.Load | None:
     with platform.uow() as uow:
         page = ingest.search_loads(uow, actor, dataset=dataset, status=ingest.LoadStatus.COMPLETE, limit=1)
@@ -143,7 +127,7 @@ def _fill(
         # Named as a department's export, since lineage shows the file name as the load's source.
         filename = f"{target.name}_演示数据.csv"
         path = Path(folder) / filename
-        write_to_file(_as_delivered(chunks()), path, "csv", "utf-8", headers)
+        write_to_file(chunks(), path, "csv", "utf-8", headers)
         with platform.uow() as uow:
             load = ingest.upload_file(uow, platform.datastore, ingest.UploadFile(code, path, filename), actor)
     return DatasetOutcome(code, dataset, load, generated=True)

@@ -2,7 +2,7 @@
 
 The ingest pipeline reads a published resource's fields with ``resource_schema``; its ``as_dict()`` is
 the plain-data form ``ingest.parse_schema`` reads ({"fields": [{name, label, type, required,
-max_length}]})::
+max_length, and scale (小数位数) for decimals}]})::
 
     schema = ingest.parse_schema(catalogue.resource_schema(uow, "101001001/000001").as_dict())
 
@@ -13,6 +13,8 @@ whose payloads carry the resource code.
 from __future__ import annotations
 
 from wanshi.datahub.catalogue.domain import (
+    DEFAULT_SCALE,
+    MAX_SCALE,
     Change,
     Classification,
     DataType,
@@ -98,6 +100,8 @@ from wanshi.datahub.catalogue.services import (
 )
 
 __all__ = [
+    "DEFAULT_SCALE",
+    "MAX_SCALE",
     "Change",
     "Classification",
     "DataType",

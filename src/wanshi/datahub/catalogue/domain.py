@@ -41,6 +41,10 @@ NOTE_MAX = 2000
 REASON_MIN = 2
 MAX_FIELDS = 500
 MAX_LENGTH = 65_535
+# 小数位数 of a 数值型 item: ingest stores decimals as decimal128(38, scale) and accepts at most 18 places
+# (ingest's MAX_DECIMAL_SCALE; a test keeps the two equal). Absent, an item keeps the two places of money.
+DEFAULT_SCALE = 2
+MAX_SCALE = 18
 MAX_RELATED = 50
 DATASET_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 # Words in a URL's query string that mark a credential written in clear.
@@ -273,6 +277,14 @@ class InformationItem:
     length: int | None = None
     required: bool = False
     grade: Grade = Grade.INTERNAL
+    # 小数位数, for 数值型 items only; left out, a 数值型 item gets DEFAULT_SCALE.
+    scale: int | None = None
+
+    def __post_init__(self) -> None:
+        # Filled in here rather than at each entry point (form, sheet, pack, stored versions written before
+        # items had a scale), so that "absent" and "2" are one value and compare, diff and export alike.
+        if self.data_type is DataType.DECIMAL and self.scale is None:
+            object.__setattr__(self, "scale", DEFAULT_SCALE)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -282,6 +294,7 @@ class InformationItem:
             "length": self.length,
             "required": self.required,
             "grade": self.grade.value,
+            "scale": self.scale,
         }
 
     @classmethod
@@ -293,6 +306,7 @@ class InformationItem:
             length=data["length"],
             required=bool(data["required"]),
             grade=Grade(data["grade"]),
+            scale=data.get("scale"),
         )
 
 
@@ -382,6 +396,21 @@ def _item_problems(index: int, item: InformationItem) -> list[Problem]:
         found.append(
             Problem(
                 "catalogue_item_length_invalid", f"{where}的数据长度须在 1–{MAX_LENGTH} 之间", "items", index
+            )
+        )
+    if item.scale is not None and item.data_type is not DataType.DECIMAL:
+        found.append(
+            Problem(
+                "catalogue_item_scale_not_decimal",
+                f"{where}不是数值型，不能填写小数位数",
+                "items",
+                index,
+            )
+        )
+    elif item.scale is not None and not 0 <= item.scale <= MAX_SCALE:
+        found.append(
+            Problem(
+                "catalogue_item_scale_invalid", f"{where}的小数位数须在 0–{MAX_SCALE} 之间", "items", index
             )
         )
     return found
@@ -562,6 +591,7 @@ ITEM_LABELS = {
     "length": "数据长度",
     "required": "必填",
     "grade": "分级",
+    "scale": "小数位数",
 }
 
 

@@ -50,6 +50,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("信息项名称", "item_label"),
     ("数据类型", "data_type"),
     ("数据长度", "length"),
+    ("小数位数", "scale"),
     ("是否必填", "required"),
     ("分级", "grade"),
     ("共享类型", "share_type"),
@@ -63,9 +64,11 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("关联资源代码", "related_codes"),
 )
 HEADERS = {key: header for header, key in COLUMNS}
-ITEM_KEYS = frozenset({"item_name", "item_label", "data_type", "length", "required", "grade"})
+ITEM_KEYS = frozenset({"item_name", "item_label", "data_type", "length", "scale", "required", "grade"})
 # 资源分类 is read from the code, so it is written for people and ignored when read.
 DERIVED_KEYS = frozenset({"classification"})
+# Columns added after sheets were first exchanged: a file without them still imports, read as blank.
+OPTIONAL_KEYS = frozenset({"scale"})
 RESOURCE_KEYS = tuple(k for _h, k in COLUMNS if k not in ITEM_KEYS | DERIVED_KEYS | {"code"})
 
 
@@ -117,6 +120,7 @@ def _row(r: ExportResource, item: InformationItem) -> list[Any]:
         "item_label": item.label,
         "data_type": item.data_type.label,
         "length": item.length,
+        "scale": item.scale,
         "required": YES if item.required else NO,
         "grade": item.grade.label,
         "share_type": meta.share_type.label,
@@ -190,6 +194,15 @@ class _Row:
             return None
         return int(text)
 
+    def scale(self) -> int | None:
+        text = self.values["scale"]
+        if not text:
+            return None
+        if not text.isdigit():
+            self.problem("catalogue_import_scale_invalid", f"小数位数“{text}”不是 0 或正整数")
+            return None
+        return int(text)
+
     def required(self) -> bool:
         text = self.values["required"]
         if text not in ("", YES, NO):
@@ -215,7 +228,7 @@ def _related(text: str) -> tuple[str, ...]:
 
 def _header_map(header: Sequence[Any], result: ReadResult) -> dict[str, int] | None:
     positions = {_text(value): index for index, value in enumerate(header) if _text(value)}
-    needed = [h for h, key in COLUMNS if key not in DERIVED_KEYS]
+    needed = [h for h, key in COLUMNS if key not in DERIVED_KEYS | OPTIONAL_KEYS]
     missing = [h for h in needed if h not in positions]
     if missing:
         result.problems.append(
@@ -244,6 +257,7 @@ def _resource(code: str, rows: list[_Row]) -> SheetResource | None:
                 length=row.length(),
                 required=row.required(),
                 grade=row.choice("grade", Grade, Grade.INTERNAL) or Grade.INTERNAL,
+                scale=row.scale(),
             )
         )
     share_type = first.choice("share_type", ShareType)

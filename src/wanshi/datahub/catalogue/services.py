@@ -73,6 +73,7 @@ class ItemSpec(Command):
     length: int | None = None
     required: bool = False
     grade: Grade = Grade.INTERNAL
+    scale: int | None = None
 
 
 class MetadataSpec(Command):
@@ -207,6 +208,8 @@ class SchemaField:
     type: str
     required: bool
     max_length: int | None
+    # 小数位数 of a decimal field; None for the other types.
+    scale: int | None = None
 
 
 @dataclass(frozen=True)
@@ -226,6 +229,8 @@ class ResourceSchema:
                     "type": f.type,
                     "required": f.required,
                     "max_length": f.max_length,
+                    # Only decimals have a scale; ingest's FieldSpec takes its own default for the others.
+                    **({"scale": f.scale} if f.scale is not None else {}),
                 }
                 for f in self.fields
             ]
@@ -728,7 +733,7 @@ def resource_schema(uow: UnitOfWork, code: str) -> ResourceSchema:
         code=r.code,
         version_number=published.number,
         fields=tuple(
-            SchemaField(i.name, i.label, i.data_type.value, i.required, i.length)
+            SchemaField(i.name, i.label, i.data_type.value, i.required, i.length, i.scale)
             for i in published.metadata.items
         ),
     )

@@ -52,7 +52,7 @@ METADATA_KEYS = (
     "update_cycle",
     "release_date",
 )
-ITEM_KEYS = ("name", "label", "data_type", "length", "required", "grade")
+ITEM_KEYS = ("name", "label", "data_type", "length", "scale", "required", "grade")
 FORM_LABELS = {
     "code": "资源代码",
     "provider_organisation_id": "提供方",
@@ -94,6 +94,8 @@ def _enums() -> dict[str, Any]:
         "states": list(catalogue.ResourceState),
         "mount_kinds": list(catalogue.MountKind),
         "labels": FORM_LABELS,
+        "default_scale": catalogue.DEFAULT_SCALE,
+        "max_scale": catalogue.MAX_SCALE,
     }
 
 
@@ -230,6 +232,8 @@ def _items_from(form: dict[str, str]) -> list[dict[str, Any]]:
             {
                 **row,
                 "length": int(row["length"]) if row["length"].isdigit() else None,
+                # Passed on as typed: a scale that is not a number is refused, not silently dropped.
+                "scale": row["scale"] or None,
                 "required": row["required"] == "on",
             }
         )
@@ -560,6 +564,7 @@ class ItemOut(Out):
     length: int | None
     required: bool
     grade: catalogue.Grade
+    scale: int | None
 
 
 class MetadataOut(Out):
@@ -756,6 +761,7 @@ class SchemaFieldOut(Out):
     type: str
     required: bool
     max_length: int | None
+    scale: int | None
 
 
 class SchemaOut(Out):
