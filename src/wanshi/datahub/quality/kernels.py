@@ -7,6 +7,7 @@ form the results equal those of the scalar validators in ``wanshi.kernel.identif
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import date
 
@@ -114,9 +115,16 @@ class ResidentFacts:
     valid: Bools  # digits, the check character, and a real birth date not after today
     birth: Ints  # YYYYMMDD of positions 7–14, meaningful where ``digits``
     sex_digit: npt.NDArray[np.uint8]  # the value of position 17, meaningful where ``digits``
+    # With ``with_keys``: each value of the form [0-9]{17}[0-9X] as one integer below 2^63 (17 digits times
+    # 11 plus the check character), exact and one-to-one, so uniqueness needs no hashing; ``canonical``
+    # marks the rows of that form.
+    keys: npt.NDArray[np.uint64] | None = None
+    canonical: Bools | None = None
 
 
-def resident_id_facts(array: pa.Array | pa.ChunkedArray, *, today: date) -> ResidentFacts:
+def resident_id_facts(
+    array: pa.Array | pa.ChunkedArray, *, today: date, with_keys: bool = False
+) -> ResidentFacts:
     matrix, ok = fixed_width_bytes(array)
     # Position-major rows make every step below a contiguous pass over n values (3-10x faster than
     # strided columns or numpy's integer matmul, which does not use BLAS).
@@ -128,21 +136,23 @@ def resident_id_facts(array: pa.Array | pa.ChunkedArray, *, today: date) -> Resi
     year, month_day = _number(digits[6:10]), _number(digits[10:14])
     birth = year * np.int32(10000) + month_day
     valid = ok & (_RESIDENT_CHECK[total % np.uint16(11)] == matrix[:, 17]) & _real_dates(year, month_day)
-    return ResidentFacts(ok, valid & (birth <= _stamp(today)), birth, digits[16])
-
-
-def resident_id_keys(array: pa.Array | pa.ChunkedArray) -> tuple[npt.NDArray[np.uint64], Bools]:
-    """Each value of the form [0-9]{17}[0-9X] as one integer below 2^63 (17 digits times 11 plus the check
-    character), exact and one-to-one, so uniqueness needs no hashing; the mask marks rows of that form."""
-    matrix, ok = fixed_width_bytes(array)
-    digits = np.ascontiguousarray(matrix[:, :17].T) - np.uint8(_ZERO)
+    facts = ResidentFacts(ok, valid & (birth <= _stamp(today)), birth, digits[16])
+    if not with_keys:
+        return facts
     last = matrix[:, 17]
     check = np.where(last == ord("X"), np.uint8(10), last - np.uint8(_ZERO))
-    ok &= (digits.max(axis=0) <= 9) & (check <= 10)
     keys = np.zeros(len(ok), dtype=np.uint64)
     for row in digits:
         keys = keys * np.uint64(10) + row
-    return keys * np.uint64(11) + check, ok
+    return dataclasses.replace(facts, keys=keys * np.uint64(11) + check, canonical=ok & (check <= 10))
+
+
+def resident_id_keys(array: pa.Array | pa.ChunkedArray) -> tuple[npt.NDArray[np.uint64], Bools]:
+    """The exact keys of ``ResidentFacts`` and the mask of the rows that have one."""
+    facts = resident_id_facts(array, today=date.max, with_keys=True)
+    assert facts.keys is not None
+    assert facts.canonical is not None
+    return facts.keys, facts.canonical
 
 
 def resident_id_valid(array: pa.Array | pa.ChunkedArray, *, today: date) -> Bools:
