@@ -8,7 +8,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wanshi.datahub.quality.kernels import credit_code_valid, in_codes, resident_id_keys, resident_id_valid
+from wanshi.datahub.quality.kernels import credit_code_valid, in_codes, resident_id_facts, resident_id_valid
 from wanshi.kernel.identifiers import (
     InvalidIdentifier,
     credit_code_check_char,
@@ -165,7 +165,10 @@ def test_in_codes_agrees_with_arrow_is_in(values: list[str | None], codes: list[
 @settings(max_examples=150)
 @given(st.lists(st.one_of(near_ids, odd_strings), max_size=40))
 def test_id_keys_are_one_to_one_on_the_canonical_form(values: list[str | None]) -> None:
-    keys, exact = resident_id_keys(pa.array(values, pa.string()))
+    facts = resident_id_facts(pa.array(values, pa.string()), today=TODAY, with_keys=True)
+    keys, exact = facts.keys, facts.canonical
+    assert keys is not None
+    assert exact is not None
     canonical = [v for v, e in zip(values, exact.tolist(), strict=True) if e]
     assert all(len(v) == 18 and v[:17].isdigit() and v[17] in "0123456789X" for v in canonical if v)
     assert len(

@@ -147,14 +147,6 @@ def resident_id_facts(
     return dataclasses.replace(facts, keys=keys * np.uint64(11) + check, canonical=ok & (check <= 10))
 
 
-def resident_id_keys(array: pa.Array | pa.ChunkedArray) -> tuple[npt.NDArray[np.uint64], Bools]:
-    """The exact keys of ``ResidentFacts`` and the mask of the rows that have one."""
-    facts = resident_id_facts(array, today=date.max, with_keys=True)
-    assert facts.keys is not None
-    assert facts.canonical is not None
-    return facts.keys, facts.canonical
-
-
 def resident_id_valid(array: pa.Array | pa.ChunkedArray, *, today: date) -> Bools:
     """True where the value is a valid 18-character 居民身份证号码 (GB 11643): 17 digits, a real birth
     date not after ``today`` and the MOD 11-2 check character. Nulls and other lengths are False."""
