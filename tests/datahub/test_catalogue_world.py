@@ -47,30 +47,36 @@ class World:
         return self.organisations[key].id
 
 
-def build_world(platform: Platform) -> World:
+def build_world(
+    platform: Platform,
+    organisations: dict[str, tuple[str, str, str]] = ORGANISATIONS,
+    staff: dict[str, tuple[str, Role]] = STAFF,
+) -> World:
+    """Divisions from the bundled table, then the organisations (name, division, code) and their staff
+    (organisation key, role) given; other contexts' test worlds pass their own tables."""
     with platform.uow() as uow:
         org.load_divisions(uow, org.LoadDivisions(table_text=org.bundled_division_table()), SYSTEM)
-    organisations = {}
-    for key, (name, division, code) in ORGANISATIONS.items():
+    created = {}
+    for key, (name, division, code) in organisations.items():
         with platform.uow() as uow:
-            organisations[key] = org.create_organisation(
+            created[key] = org.create_organisation(
                 uow, org.CreateOrganisation(name=name, division_code=division, code=code), SYSTEM
             )
     actors = {}
-    for username, (unit, role) in STAFF.items():
+    for username, (unit, role) in staff.items():
         with platform.uow() as uow:
             actors[username] = platform.identity.create_staff_user(
                 uow,
                 CreateStaffUser(
                     username=username,
                     display_name=username,
-                    organisation_id=organisations[unit].id,
+                    organisation_id=created[unit].id,
                     password=PASSWORD,
                     roles=(role,),
                 ),
                 SYSTEM,
             ).to_actor()
-    return World(organisations, actors)
+    return World(created, actors)
 
 
 def metadata(**changes: Any) -> dict[str, Any]:

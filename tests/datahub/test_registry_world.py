@@ -11,16 +11,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import test_catalogue_world as catalogue_world
+
 from wanshi.bootstrap import Platform
 from wanshi.datahub.datagen.legal_person import LegalPersonOptions, generate_legal_persons
 from wanshi.datahub.datagen.population import PopulationOptions, generate_population
 from wanshi.datahub.datagen.writers import write_to_store
 from wanshi.datahub.registry import api as registry
-from wanshi.identity.api import CreateStaffUser
 from wanshi.kernel.actor import SYSTEM, Actor, Role
 from wanshi.org import api as org
 
-PASSWORD = "Anhui#2026pass"
+PASSWORD = catalogue_world.PASSWORD
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 PEOPLE = 400
 ENTITIES = 200
@@ -66,28 +67,8 @@ def load_datasets(platform: Platform) -> None:
 
 
 def build_world(platform: Platform, *, index: bool = True) -> World:
-    with platform.uow() as uow:
-        org.load_divisions(uow, org.LoadDivisions(table_text=org.bundled_division_table()), SYSTEM)
-    organisations = {}
-    for key, (name, division, code) in ORGANISATIONS.items():
-        with platform.uow() as uow:
-            organisations[key] = org.create_organisation(
-                uow, org.CreateOrganisation(name=name, division_code=division, code=code), SYSTEM
-            )
-    actors = {}
-    for username, (unit, role) in STAFF.items():
-        with platform.uow() as uow:
-            actors[username] = platform.identity.create_staff_user(
-                uow,
-                CreateStaffUser(
-                    username=username,
-                    display_name=username,
-                    organisation_id=organisations[unit].id,
-                    password=PASSWORD,
-                    roles=(role,),
-                ),
-                SYSTEM,
-            ).to_actor()
+    people = catalogue_world.build_world(platform, ORGANISATIONS, STAFF)
+    organisations, actors = people.organisations, people.actors
     built = registry.Registry.build(platform.settings, platform.datastore)
     load_datasets(platform)
     grants = {
