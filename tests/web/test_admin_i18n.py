@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from wanshi.audit import web as audit_web
 from wanshi.bootstrap import Platform
-from wanshi.identity import web as identity_web
+from wanshi.identity.web import staff as identity_web
 from wanshi.identity.api import ROLE_NAMES
 from wanshi.kernel.actor import Actor, ActorKind, Role, RoleGrant
 from wanshi.ops import web as ops_web
@@ -19,7 +19,7 @@ from wanshi.org import web as org_web
 from wanshi.org.domain import LEVEL_NAMES
 from wanshi.web.errors import PYDANTIC_MESSAGES
 from wanshi.web.i18n import catalogue
-from wanshi.web.web_registry import visible_admin_sections
+from wanshi.web.web_registry import TEMPLATE_PACKAGES, visible_admin_sections
 
 MSGID = re.compile(r"""_\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')\s*\)""")
 
@@ -31,7 +31,7 @@ EVERY_ROLE = Actor(
 def _template_msgids() -> set[str]:
     """Every template of every context, not only the admin area's."""
     found = set()
-    pending = [resources.files("wanshi.web") / "templates"]
+    pending = [resources.files(package) / "templates" for package in TEMPLATE_PACKAGES]
     while pending:
         for path in pending.pop().iterdir():
             if path.is_dir():

@@ -27,6 +27,21 @@ class Role(StrEnum):
 SEPARATED_DUTIES = frozenset({Role.SYS_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN})
 
 
+class Assurance(StrEnum):
+    """Level of assurance of a person's identity, carried as a claim (acr) to every relying system."""
+
+    REGISTERED = "registered"  # an account with a confirmed phone number, identity not checked
+    REAL_NAME = "real_name"  # name and ID number matched in the population registry (实名核验)
+    IN_PERSON = "in_person"  # identity document checked face to face at a counter (临柜核验)
+
+    @property
+    def rank(self) -> int:
+        return _ASSURANCE_ORDER.index(self)
+
+
+_ASSURANCE_ORDER = (Assurance.REGISTERED, Assurance.REAL_NAME, Assurance.IN_PERSON)
+
+
 def division_prefix(code: str) -> str:
     """The code prefix covering a division and everything under it (340000 -> 34, 340100 -> 3401)."""
     if code.endswith("0000"):
@@ -56,6 +71,14 @@ class Actor:
     organisation_id: int | None = None
     division_code: str | None = None
     grants: tuple[RoleGrant, ...] = field(default_factory=tuple)
+    assurance: Assurance | None = None
+    # The server-side login session behind a web or OIDC request; None for the system and API keys.
+    session_id: str | None = None
+    # How this session was authenticated (OIDC "amr" values: pwd, otp, sms, qr, mfa).
+    auth_methods: tuple[str, ...] = ()
+    # A person acting for an enterprise (法人办事): the legal person and the scopes they hold for it.
+    legal_person_id: int | None = None
+    delegated_scopes: frozenset[str] = frozenset()
 
     @property
     def label(self) -> str:

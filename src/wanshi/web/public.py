@@ -43,7 +43,7 @@ def login_form(
     request: Request, actor: Annotated[Actor, Depends(current_actor)], next: str = "/"
 ) -> Response:
     expired = bool(getattr(request.state, "session_expired", False))
-    return render(request, "login.html", {"next": safe_next(next), "expired": expired})
+    return render(request, "identity/login.html", {"next": safe_next(next), "expired": expired})
 
 
 @router.post("/login", include_in_schema=False)
@@ -60,7 +60,7 @@ def login(
     except NotAuthenticated as exc:
         return render(
             request,
-            "login.html",
+            "identity/login.html",
             {"next": safe_next(next), "error": exc.message, "username": username},
             status_code=401,
         )

@@ -26,7 +26,7 @@ from wanshi.web.templating import render
 if TYPE_CHECKING:
     from wanshi.bootstrap import Platform
 
-TEMPLATE_PACKAGES = ["wanshi.web", "wanshi.datahub.registry", "wanshi.datahub.quality"]
+TEMPLATE_PACKAGES = ["wanshi.web", "wanshi.identity", "wanshi.datahub.registry", "wanshi.datahub.quality"]
 
 # Each context with a web.py that exposes `routers: list[APIRouter]` adds its module here; a module that
 # also exposes `admin_sections: list[AdminSection]` appears in the admin navigation.
@@ -34,7 +34,7 @@ WEB_MODULES: list[str] = [
     "wanshi.notify.web",
     "wanshi.workdays.web",
     "wanshi.org.web",
-    "wanshi.identity.web",
+    "wanshi.identity.web.staff",
     "wanshi.audit.web",
     "wanshi.ops.web",
     "wanshi.tickets.web",
