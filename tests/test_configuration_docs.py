@@ -23,12 +23,17 @@ def test_production_refuses_default_secrets_and_debug() -> None:
         Settings(env="production", debug=True)
     message = str(err.value)
     assert "WANSHI_SECRET_KEY" in message
+    assert "WANSHI_DATA_KEY" in message
     assert "WANSHI_ADMIN_PASSWORD" in message
     assert "WANSHI_DEBUG" in message
 
 
 def test_production_starts_when_configured() -> None:
     settings = Settings(
-        env="production", secret_key="x" * 40, admin_password="Another#Secret2026", session_cookie_secure=True
+        env="production",
+        secret_key="x" * 40,
+        data_key="k" * 40,
+        admin_password="Another#Secret2026",
+        session_cookie_secure=True,
     )
     assert settings.env == "production"

@@ -13,13 +13,30 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from wanshi.config import Settings
+from wanshi.datahub.registry.api import (
+    Registry,
+    VerifyEnterprise,
+    VerifyPerson,
+    verify_enterprise,
+    verify_person,
+)
+from wanshi.datahub.registry.api import Result as RegistryResult
 from wanshi.datahub.store import ParquetDuckDBStore
-from wanshi.identity.api import IdentityService, Passwords
+from wanshi.identity.api import (
+    IdentityService,
+    LoginRules,
+    OtpRules,
+    Passwords,
+    RealNameAnswer,
+    SessionTimes,
+)
+from wanshi.infra.crypto import Sealer
 from wanshi.infra.db import create_db_engine, make_session_factory
 from wanshi.infra.files import FileStore
 from wanshi.infra.jobs import JobRegistry, Worker, WorkerConfig
 from wanshi.infra.migrations import upgrade
 from wanshi.infra.uow import UnitOfWork
+from wanshi.kernel.actor import SYSTEM
 from wanshi.schema import seed_required_rows
 
 # Each context that owns jobs, event handlers or schedules adds its register function here.
@@ -55,6 +72,7 @@ class Platform:
     identity: IdentityService
     files: FileStore
     datastore: ParquetDuckDBStore
+    sealer: Sealer
     jobs: JobRegistry = field(default_factory=JobRegistry)
 
     def uow(self) -> UnitOfWork:
@@ -88,11 +106,8 @@ def build_platform(settings: Settings) -> Platform:
     engine = create_db_engine(
         settings.resolved_database_url, pool_size=settings.db_pool_size, echo=settings.db_echo
     )
-    identity = IdentityService(
-        Passwords(settings),
-        max_failures=settings.login_max_failures,
-        lockout=timedelta(minutes=settings.login_lockout_minutes),
-    )
+    sealer = Sealer(settings.data_key)
+    identity = IdentityService(Passwords(settings), sealer, login_rules(settings))
     platform = Platform(
         settings=settings,
         engine=engine,
@@ -105,7 +120,68 @@ def build_platform(settings: Settings) -> Platform:
             memory_limit=settings.datahub_memory_limit,
             compression=settings.datahub_compression,
         ),
+        sealer=sealer,
     )
+    identity.accounts.registry = RegistryRealName(Registry.build(settings, platform.datastore))
     for register in _registrars():
         register(platform)
     return platform
+
+
+def login_rules(settings: Settings) -> LoginRules:
+    return LoginRules(
+        max_failures=settings.login_max_failures,
+        lockout=timedelta(minutes=settings.login_lockout_minutes),
+        session=SessionTimes(
+            idle=timedelta(minutes=settings.session_idle_minutes),
+            absolute=timedelta(hours=settings.session_absolute_hours),
+        ),
+        otp=OtpRules(
+            ttl=timedelta(seconds=settings.otp_ttl_seconds),
+            max_attempts=settings.otp_max_attempts,
+            per_phone_per_hour=settings.otp_per_phone_per_hour,
+            per_source_per_hour=settings.otp_per_source_per_hour,
+            resend_after=timedelta(seconds=settings.otp_resend_seconds),
+        ),
+        qr_ttl=timedelta(seconds=settings.qr_login_ttl_seconds),
+        # The sandbox sends nothing; in development the code is shown on screen so the demo can be used.
+        show_sandbox_codes=settings.env == "development" and settings.sms_gateway == "sandbox",
+    )
+
+
+class RegistryRealName:
+    """实名核验 for identity, answered by the data centre's base registries (logged like every call)."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+
+    def verify_person(self, uow: UnitOfWork, id_number: str, name: str) -> RealNameAnswer:
+        answer = verify_person(
+            uow,
+            self.registry,
+            VerifyPerson(id_number=id_number, name=name, purpose=REAL_NAME_PURPOSE),
+            SYSTEM,
+        )
+        return RealNameAnswer(_verdict(answer.result), answer.result.value, answer.message)
+
+    def verify_enterprise(
+        self, uow: UnitOfWork, credit_code: str, name: str, legal_representative: str
+    ) -> RealNameAnswer:
+        cmd = VerifyEnterprise(
+            credit_code=credit_code,
+            name=name,
+            legal_representative=legal_representative,
+            purpose=REAL_NAME_PURPOSE,
+        )
+        answer = verify_enterprise(uow, self.registry, cmd, SYSTEM)
+        return RealNameAnswer(_verdict(answer.result), answer.result.value, answer.message)
+
+
+REAL_NAME_PURPOSE = "统一身份认证实名核验"
+_UNKNOWN = frozenset({RegistryResult.NOT_FOUND, RegistryResult.UNAVAILABLE})
+
+
+def _verdict(result: RegistryResult) -> str:
+    if result is RegistryResult.MATCH:
+        return "match"
+    return "unknown" if result in _UNKNOWN else "mismatch"

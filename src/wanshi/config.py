@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "dev-insecure-secret-change-me"  # noqa: S105 - the known default production refuses
+DEFAULT_DATA_KEY = "dev-insecure-data-key-change-me"  # the known default production refuses
 DEFAULT_ADMIN_PASSWORD = "Wanshi@2026demo"  # noqa: S105 - demo pack only; production refuses it too
 
 # 等保 2.0 level 3: audit records are kept at least six months.
@@ -25,6 +26,7 @@ class Settings(BaseSettings):
     env: Literal["development", "test", "production"] = "development"
     debug: bool = False
     secret_key: str = DEFAULT_SECRET_KEY
+    data_key: str = DEFAULT_DATA_KEY
     admin_password: str = DEFAULT_ADMIN_PASSWORD
 
     host: str = "127.0.0.1"
@@ -45,12 +47,25 @@ class Settings(BaseSettings):
     password_parallelism: int = Field(default=2, ge=1)
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_minutes: int = Field(default=15, ge=1)
+    session_absolute_hours: int = Field(default=12, ge=1, le=24 * 30)
+    otp_ttl_seconds: int = Field(default=300, ge=60, le=3600)
+    otp_max_attempts: int = Field(default=5, ge=1, le=20)
+    otp_resend_seconds: int = Field(default=60, ge=0, le=3600)
+    otp_per_phone_per_hour: int = Field(default=5, ge=1)
+    otp_per_source_per_hour: int = Field(default=30, ge=1)
+    qr_login_ttl_seconds: int = Field(default=120, ge=30, le=900)
+    public_url: str = ""
+    oidc_access_token_seconds: int = Field(default=600, ge=60, le=86400)
+    oidc_refresh_token_days: int = Field(default=30, ge=1, le=365)
+    oidc_key_rotation_days: int = Field(default=90, ge=2, le=3650)
+    oidc_key_overlap_days: int = Field(default=7, ge=1, le=365)
 
     log_level: str = "INFO"
     log_json: bool = False
     access_log: bool = True
 
     audit_retention_days: int = Field(default=MIN_AUDIT_RETENTION_DAYS, ge=1)
+    security_failure_burst: int = Field(default=20, ge=1)
 
     worker_in_process: bool = True
     worker_concurrency: int = Field(default=1, ge=1, le=64)
@@ -112,6 +127,8 @@ class Settings(BaseSettings):
         problems = []
         if self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key) < 32:
             problems.append("WANSHI_SECRET_KEY must be set to a random value of at least 32 characters")
+        if self.data_key == DEFAULT_DATA_KEY or len(self.data_key) < 32:
+            problems.append("WANSHI_DATA_KEY must be set to a random value of at least 32 characters")
         if self.admin_password == DEFAULT_ADMIN_PASSWORD:
             problems.append("WANSHI_ADMIN_PASSWORD must not be the demo default")
         if self.debug:

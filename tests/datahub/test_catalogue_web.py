@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from test_catalogue_world import NOW, PASSWORD, World, build_world, register
 
+from signin import signed_in  # type: ignore[import-not-found]
 from wanshi.bootstrap import Platform
 from wanshi.kernel import clock
 from wanshi.web.app import create_app
@@ -32,13 +33,7 @@ class Browser:
         self.csrf = ""
 
     def login(self, username: str) -> Browser:
-        token = CSRF.findall(self.client.get("/login").text)[0]
-        reply = self.client.post(
-            "/login",
-            data={"username": username, "password": PASSWORD, "csrf_token": token},
-            follow_redirects=False,
-        )
-        assert reply.status_code == 303, reply.text
+        signed_in(self.client, username, PASSWORD)
         self.csrf = CSRF.findall(self.client.get("/admin/catalogue/new").text)[0]
         return self
 

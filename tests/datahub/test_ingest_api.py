@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from test_catalogue_world import PASSWORD, World, build_world, publish, register
 
+from signin import signed_in  # type: ignore[import-not-found]
 from wanshi.bootstrap import Platform
 from wanshi.config import Settings
 from wanshi.web.app import create_app
@@ -42,13 +43,7 @@ def world(platform: Platform) -> World:
 class Client:
     def __init__(self, client: TestClient, username: str) -> None:
         self.client = client
-        token = CSRF.findall(client.get("/login").text)[0]
-        reply = client.post(
-            "/login",
-            data={"username": username, "password": PASSWORD, "csrf_token": token},
-            follow_redirects=False,
-        )
-        assert reply.status_code == 303
+        signed_in(client, username, PASSWORD)
         self.csrf = CSRF.findall(client.get("/admin/catalogue/new").text)[0]
 
     def push(self, key: str | None, body: Any, *, csrf: bool = True, url: str = URL) -> httpx.Response:

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 from test_catalogue_world import PASSWORD, World, build_world, publish, register
 
+from signin import signed_in  # type: ignore[import-not-found]
 from wanshi.bootstrap import Platform
 from wanshi.config import Settings
 from wanshi.datahub.catalogue import api as catalogue
@@ -51,13 +52,7 @@ def world(platform: Platform) -> World:
 class Browser:
     def __init__(self, client: TestClient, username: str) -> None:
         self.client = client
-        token = CSRF.findall(client.get("/login").text)[0]
-        reply = client.post(
-            "/login",
-            data={"username": username, "password": PASSWORD, "csrf_token": token},
-            follow_redirects=False,
-        )
-        assert reply.status_code == 303
+        signed_in(client, username, PASSWORD)
         self.csrf = CSRF.findall(client.get("/admin/catalogue/new").text)[0]
 
     def get(self, path: str) -> httpx.Response:

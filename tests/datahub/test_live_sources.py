@@ -21,6 +21,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from test_catalogue_world import PASSWORD, World, build_world, register
 
+from signin import signed_in  # type: ignore[import-not-found]
 from wanshi.bootstrap import Platform
 from wanshi.config import Settings
 from wanshi.datahub.catalogue import api as catalogue
@@ -499,13 +500,7 @@ def test_an_http_host_must_be_allowed(platform: Platform, world: World, api_serv
 class _Session:
     def __init__(self, client: TestClient, username: str) -> None:
         self.client = client
-        token = CSRF.findall(client.get("/login").text)[0]
-        reply = client.post(
-            "/login",
-            data={"username": username, "password": PASSWORD, "csrf_token": token},
-            follow_redirects=False,
-        )
-        assert reply.status_code == 303
+        signed_in(client, username, PASSWORD)
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from test_catalogue_world import NOW, PASSWORD, World, build_world
 from test_quality_ops_world import BAD, CODE, GOOD, RULES, load_csv, publish_resource, run, save_rules
 
+from signin import signed_in  # type: ignore[import-not-found]
 from wanshi.bootstrap import Platform
 from wanshi.kernel import clock
 from wanshi.web.app import create_app
@@ -33,13 +34,7 @@ class Browser:
         self.csrf = ""
 
     def login(self, username: str) -> Browser:
-        token = CSRF.findall(self.client.get("/login").text)[0]
-        reply = self.client.post(
-            "/login",
-            data={"username": username, "password": PASSWORD, "csrf_token": token},
-            follow_redirects=False,
-        )
-        assert reply.status_code == 303, reply.text
+        signed_in(self.client, username, PASSWORD)
         self.csrf = CSRF.findall(self.client.get("/admin/quality").text)[0]
         return self
 

@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from test_registry_world import PASSWORD, World, build_world, entity_rows, person_rows
 
+from signin import signed_in  # type: ignore[import-not-found]
 from wanshi.bootstrap import Platform
 from wanshi.datahub.registry import api as registry
 from wanshi.datahub.registry.web import admin_sections
@@ -34,13 +35,7 @@ class Browser:
         self.csrf = ""
 
     def login(self, username: str) -> Browser:
-        token = CSRF.findall(self.client.get("/login").text)[0]
-        reply = self.client.post(
-            "/login",
-            data={"username": username, "password": PASSWORD, "csrf_token": token},
-            follow_redirects=False,
-        )
-        assert reply.status_code == 303, reply.text
+        signed_in(self.client, username, PASSWORD)
         self.csrf = CSRF.findall(self.client.get("/admin").text)[0]
         return self
 

@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from signin import signed_in  # type: ignore[import-not-found]
 from wanshi.bootstrap import Platform
 from wanshi.datahub.catalogue import api as catalogue
 from wanshi.datahub.datagen import defects, legal_person, population
@@ -400,8 +401,7 @@ def test_the_data_centre_pages_are_not_empty_for_the_demo_admin(
     load_demo_data(anhui, SMALL, SYSTEM)
     _login(anhui, "admin")  # gives the pack's accounts the password
     with TestClient(create_app(anhui)) as client:
-        token = CSRF.findall(client.get("/login").text)[0]
-        client.post("/login", data={"username": "admin", "password": PASSWORD, "csrf_token": token})
+        signed_in(client, "admin", PASSWORD)
         page = client.get(path)
     assert page.status_code == 200
     assert shown in page.text

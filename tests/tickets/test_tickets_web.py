@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from tickets_world import PASSWORD, World
 
+from signin import signed_in  # type: ignore[import-not-found]
 from wanshi.bootstrap import Platform
 from wanshi.kernel.actor import Actor
 from wanshi.org import api as org
@@ -32,13 +33,7 @@ class Browser:
         self.csrf = ""
 
     def login(self, username: str) -> Browser:
-        self.csrf = CSRF.findall(self.client.get("/login").text)[0]
-        response = self.client.post(
-            "/login",
-            data={"username": username, "password": PASSWORD, "csrf_token": self.csrf},
-            follow_redirects=False,
-        )
-        assert response.status_code == 303, response.text
+        signed_in(self.client, username, PASSWORD)
         self.csrf = CSRF.findall(self.client.get("/tickets").text)[0]
         return self
 

@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 
 from wanshi.audit import web as audit_web
 from wanshi.bootstrap import Platform
-from wanshi.identity.web import staff as identity_web
 from wanshi.identity.api import ROLE_NAMES
+from wanshi.identity.web import staff as identity_web
 from wanshi.kernel.actor import Actor, ActorKind, Role, RoleGrant
 from wanshi.ops import web as ops_web
 from wanshi.org import web as org_web

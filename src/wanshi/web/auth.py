@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hmac
 import secrets
-import time
 from typing import Any
 
 from fastapi import Depends, Request
+from starlette.responses import Response
 
 from wanshi.bootstrap import Platform
-from wanshi.identity.api import load_actor
+from wanshi.identity.api import LoginContext, StartedSession
+from wanshi.infra.context import current_request
 from wanshi.kernel.actor import ANONYMOUS, Actor, ActorKind
 from wanshi.kernel.errors import CsrfFailed, NotAuthenticated
 
@@ -49,14 +50,39 @@ async def csrf_protect(request: Request) -> None:
         raise CsrfFailed()
 
 
-def start_session(request: Request, actor: Actor) -> None:
-    # A new session id on login defeats session fixation: drop everything, issue a fresh CSRF token.
+DEVICE_COOKIE = "wanshi_device"
+DEVICE_COOKIE_DAYS = 400
+
+
+def start_session(request: Request, started: StartedSession) -> None:
+    # A new cookie session on login defeats session fixation: drop everything, issue a fresh CSRF token.
     locale = request.session.get("locale")
     request.session.clear()
-    request.session.update({"uid": actor.user_id, "login_at": int(time.time()), "seen_at": int(time.time())})
+    request.session["sid"] = started.token
     if locale:
         request.session["locale"] = locale
     csrf_token(request)
+
+
+def remember_device(request: Request, response: Response, started: StartedSession) -> None:
+    """A long-lived cookie naming this browser, so that a sign-in from a new device can be told apart."""
+    platform: Platform = request.app.state.platform
+    response.set_cookie(
+        DEVICE_COOKIE,
+        started.device_token,
+        max_age=DEVICE_COOKIE_DAYS * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=platform.settings.session_cookie_secure,
+    )
+
+
+def login_context(request: Request) -> LoginContext:
+    return LoginContext(
+        source_address=current_request().source_address,
+        user_agent=request.headers.get("user-agent", "")[:200],
+        device_token=request.cookies.get(DEVICE_COOKIE),
+    )
 
 
 def end_session(request: Request) -> None:
@@ -71,22 +97,15 @@ def current_actor(request: Request, platform: Platform = Depends(get_platform)) 
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     actor = ANONYMOUS
-    user_id = request.session.get("uid")
-    if user_id is not None:
-        now = int(time.time())
-        idle_limit = platform.settings.session_idle_minutes * 60
-        if now - int(request.session.get("seen_at", 0)) > idle_limit:
+    token = request.session.get("sid")
+    if isinstance(token, str):
+        with platform.uow() as uow:
+            loaded = platform.identity.sessions.actor_for_token(uow, token)
+        if loaded is None:
             end_session(request)
             request.state.session_expired = True
         else:
-            with platform.uow() as uow:
-                loaded = load_actor(uow, int(user_id))
-            if loaded is None:
-                end_session(request)
-            else:
-                actor = loaded
-                if now - int(request.session.get("seen_at", 0)) > 60:
-                    request.session["seen_at"] = now
+            actor = loaded
     request.state.actor = actor
     return actor
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -15,8 +15,7 @@ from wanshi import __version__
 from wanshi.bootstrap import Platform
 from wanshi.infra.migrations import current_and_head
 from wanshi.kernel.actor import Actor
-from wanshi.kernel.errors import NotAuthenticated
-from wanshi.web.auth import csrf_protect, current_actor, end_session, get_platform, start_session
+from wanshi.web.auth import csrf_protect, current_actor
 from wanshi.web.i18n import LOCALES
 from wanshi.web.templating import render
 
@@ -36,42 +35,6 @@ def safe_next(value: str | None) -> str:
 @router.get("/", include_in_schema=False)
 def home(request: Request, actor: Annotated[Actor, Depends(current_actor)]) -> Response:
     return render(request, "home.html")
-
-
-@router.get("/login", include_in_schema=False)
-def login_form(
-    request: Request, actor: Annotated[Actor, Depends(current_actor)], next: str = "/"
-) -> Response:
-    expired = bool(getattr(request.state, "session_expired", False))
-    return render(request, "identity/login.html", {"next": safe_next(next), "expired": expired})
-
-
-@router.post("/login", include_in_schema=False)
-def login(
-    request: Request,
-    platform: Annotated[Platform, Depends(get_platform)],
-    username: Annotated[str, Form(max_length=64)],
-    password: Annotated[str, Form(max_length=256)],
-    next: Annotated[str, Form()] = "/",
-) -> Response:
-    try:
-        with platform.uow() as uow:
-            actor = platform.identity.authenticate(uow, username, password)
-    except NotAuthenticated as exc:
-        return render(
-            request,
-            "identity/login.html",
-            {"next": safe_next(next), "error": exc.message, "username": username},
-            status_code=401,
-        )
-    start_session(request, actor)
-    return RedirectResponse(safe_next(next), status_code=303)
-
-
-@router.post("/logout", include_in_schema=False)
-def logout(request: Request) -> Response:
-    end_session(request)
-    return RedirectResponse("/", status_code=303)
 
 
 @router.get("/lang/{locale}", include_in_schema=False)

@@ -35,6 +35,7 @@ WEB_MODULES: list[str] = [
     "wanshi.workdays.web",
     "wanshi.org.web",
     "wanshi.identity.web.staff",
+    "wanshi.identity.web.login",
     "wanshi.audit.web",
     "wanshi.ops.web",
     "wanshi.tickets.web",

@@ -6,7 +6,7 @@ import string
 from dataclasses import dataclass
 from datetime import datetime
 
-from wanshi.kernel.actor import SEPARATED_DUTIES, Actor, ActorKind, Role, RoleGrant
+from wanshi.kernel.actor import SEPARATED_DUTIES, Actor, ActorKind, Assurance, Role, RoleGrant
 
 MIN_PASSWORD_LENGTH = 10
 PASSWORD_CLASSES = (string.ascii_lowercase, string.ascii_uppercase, string.digits)
@@ -46,6 +46,50 @@ class StaffUser:
             organisation_id=self.organisation_id,
             division_code=self.division_code,
             grants=self.grants,
+        )
+
+
+@dataclass(frozen=True)
+class Account:
+    """Any account, person or staff, as the login and account pages see it. Personal data only masked."""
+
+    id: int
+    kind: ActorKind
+    username: str
+    display_name: str
+    public_id: str
+    active: bool
+    locked_until: datetime | None
+    assurance: Assurance | None
+    id_number_masked: str | None
+    phone_masked: str | None
+    totp_enabled: bool
+    organisation_id: int | None
+    division_code: str | None
+    grants: tuple[RoleGrant, ...]
+
+    def to_actor(
+        self,
+        *,
+        session_id: str | None = None,
+        auth_methods: tuple[str, ...] = (),
+        legal_person_id: int | None = None,
+        delegated_scopes: frozenset[str] = frozenset(),
+    ) -> Actor:
+        acting_for = legal_person_id is not None and self.kind is ActorKind.CITIZEN
+        return Actor(
+            kind=ActorKind.ENTERPRISE if acting_for else self.kind,
+            user_id=self.id,
+            username=self.username,
+            display_name=self.display_name,
+            organisation_id=self.organisation_id,
+            division_code=self.division_code,
+            grants=self.grants,
+            assurance=self.assurance,
+            session_id=session_id,
+            auth_methods=auth_methods,
+            legal_person_id=legal_person_id if acting_for else None,
+            delegated_scopes=delegated_scopes if acting_for else frozenset(),
         )
 
 

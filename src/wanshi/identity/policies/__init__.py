@@ -39,3 +39,38 @@ def staff_scopes(actor: Actor) -> tuple[str, ...] | None:
     if actor.kind is ActorKind.SYSTEM:
         return None
     return actor.divisions_for(Role.SECURITY_ADMIN, Role.SYS_ADMIN, Role.ORG_ADMIN, Role.AUDIT_ADMIN)
+
+
+# --- people's own accounts, sessions and login ----------------------------------------------------------
+PERSON_KINDS = frozenset({ActorKind.CITIZEN, ActorKind.ENTERPRISE, ActorKind.STAFF})
+
+
+def is_signed_in(actor: Actor) -> bool:
+    return actor.kind in PERSON_KINDS and actor.user_id is not None
+
+
+def can_list_own_sessions(actor: Actor) -> bool:
+    return is_signed_in(actor)
+
+
+def can_end_session(actor: Actor, owner_id: int, owner_division: str | None) -> bool:
+    """One's own sessions; a security administrator those of staff in their divisions."""
+    if actor.kind is ActorKind.SYSTEM or (is_signed_in(actor) and actor.user_id == owner_id):
+        return True
+    return owner_division is not None and actor.can_in_division(owner_division, Role.SECURITY_ADMIN)
+
+
+def can_approve_qr(actor: Actor) -> bool:
+    """A signed-in phone approves a desktop login; staff only from a session that passed two factors."""
+    if not is_signed_in(actor):
+        return False
+    return actor.kind is not ActorKind.STAFF or "mfa" in actor.auth_methods
+
+
+def can_manage_own_account(actor: Actor) -> bool:
+    return is_signed_in(actor)
+
+
+def can_verify_in_person(actor: Actor) -> bool:
+    """临柜核验: a counter clerk (or their supervisor) checks the identity document face to face."""
+    return actor.kind is ActorKind.STAFF and bool(actor.organisations_for(Role.CLERK, Role.SUPERVISOR))

@@ -25,6 +25,10 @@ def _grants(session: Session, user_ids: Sequence[int]) -> dict[int, tuple[RoleGr
     return {uid: tuple(gs) for uid, gs in found.items()}
 
 
+def grants_of(session: Session, user_id: int) -> tuple[RoleGrant, ...]:
+    return _grants(session, [user_id])[user_id]
+
+
 def _staff(row: Any, grants: tuple[RoleGrant, ...]) -> StaffUser:
     return StaffUser(
         id=int(row.id),

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from wanshi.identity import policies, repository
 from wanshi.identity.domain import StaffUser, password_problems, separated_duty_conflict
+from wanshi.identity.domain.login import OtpRules, SessionTimes
+from wanshi.identity.gateways import RealNameRegistry
 from wanshi.identity.passwords import Passwords
+from wanshi.identity.repository import login as login_repo
+from wanshi.identity.services.accounts import Accounts
+from wanshi.identity.services.factors import Factors
+from wanshi.identity.services.login import Login
+from wanshi.identity.services.sessions import Sessions
+from wanshi.infra.crypto import Sealer
 from wanshi.infra.uow import UnitOfWork
 from wanshi.kernel import clock
-from wanshi.kernel.actor import ANONYMOUS, Actor, ActorKind, Role
-from wanshi.kernel.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
+from wanshi.kernel.actor import Actor, ActorKind, Role
+from wanshi.kernel.errors import Conflict, NotFound, ValidationFailed
 from wanshi.org import api as org
 
 ROLE_NAMES = {
@@ -24,6 +33,16 @@ ROLE_NAMES = {
     Role.CLERK: "业务经办人员",
     Role.SUPERVISOR: "监督人员",
 }
+
+
+@dataclass(frozen=True)
+class LoginRules:
+    max_failures: int
+    lockout: timedelta
+    session: SessionTimes
+    otp: OtpRules
+    qr_ttl: timedelta
+    show_sandbox_codes: bool
 
 
 class Command(BaseModel):
@@ -67,12 +86,30 @@ class StaffQuery(Command):
 
 
 class IdentityService:
-    """Holds the password hasher (its parameters come from settings); functions take the unit of work."""
+    """The identity use cases, grouped: staff administration here; login, sessions, factors and people's
+    accounts in their own modules. Built once from settings (bootstrap); functions take the unit of work."""
 
-    def __init__(self, passwords: Passwords, *, max_failures: int, lockout: timedelta) -> None:
+    def __init__(
+        self,
+        passwords: Passwords,
+        sealer: Sealer,
+        rules: LoginRules,
+        registry: RealNameRegistry | None = None,
+    ) -> None:
         self.passwords = passwords
-        self.max_failures = max_failures
-        self.lockout = lockout
+        self.sealer = sealer
+        self.sessions = Sessions(rules.session)
+        self.factors = Factors(sealer, rules.otp, show_sandbox_codes=rules.show_sandbox_codes)
+        self.login = Login(
+            passwords,
+            sealer,
+            self.sessions,
+            self.factors,
+            max_failures=rules.max_failures,
+            lockout=rules.lockout,
+            qr_ttl=rules.qr_ttl,
+        )
+        self.accounts = Accounts(passwords, sealer, self.factors, self.sessions, self.login, registry)
 
     def create_staff_user(self, uow: UnitOfWork, cmd: CreateStaffUser, actor: Actor) -> StaffUser:
         organisation = org.get_organisation(uow, cmd.organisation_id, _SEE_ALL)
@@ -254,49 +291,27 @@ class IdentityService:
                 "locked_until": None,
             },
         )
+        # A changed password ends every other session: whoever knew the old one is out at once.
+        ended = self.sessions.end_all(
+            uow,
+            int(row.id),
+            "password_changed" if own else "password_reset",
+            keep=actor.session_id if own else None,
+        )
         uow.audit(
             actor,
             "identity.password.change" if own else "identity.password.reset",
             object_type="user",
             object_id=row.id,
+            detail={"sessions_ended": ended},
         )
         uow.commit()
 
-    def authenticate(self, uow: UnitOfWork, username: str, password: str) -> Actor:
-        """Password login with lockout after repeated failures (等保: 登录失败处理)."""
-        row = repository.get_user_row(uow.session, username=username.strip().lower())
-        now = clock.now()
-        if row is not None and row.locked_until is not None and clock.as_utc(row.locked_until) > now:
-            self.passwords.verify(None, password)
-            uow.audit(
-                _named(username), "identity.login", outcome="locked", object_type="user", object_id=row.id
-            )
-            uow.commit()
-            raise NotAuthenticated("登录失败次数过多，账号已临时锁定，请稍后再试", code="account_locked")
-        if row is None or not row.active or not self.passwords.verify(row.password_hash, password):
-            if row is not None:
-                failures = int(row.failed_login_count) + 1
-                values: dict[str, object] = {"failed_login_count": failures}
-                if failures >= self.max_failures:
-                    values.update(failed_login_count=0, locked_until=now + self.lockout)
-                repository.update_user(uow.session, row.id, values)
-            uow.audit(
-                _named(username),
-                "identity.login",
-                outcome="failure",
-                object_type="user",
-                object_id=row.id if row else "",
-            )
-            uow.commit()
-            raise NotAuthenticated("用户名或密码错误", code="bad_credentials")
-        values = {"failed_login_count": 0, "locked_until": None, "last_login_at": now}
-        if self.passwords.needs_rehash(row.password_hash):
-            values["password_hash"] = self.passwords.hash(password)
-        repository.update_user(uow.session, row.id, values)
-        staff = _staff_or_404(uow, int(row.id))
-        uow.audit(staff.to_actor(), "identity.login", object_type="user", object_id=row.id)
+    def authenticate(self, uow: UnitOfWork, identifier: str, password: str) -> Actor:
+        """The password factor alone (scripts, benchmarks): no session is started."""
+        account = self.login.check_password(uow, identifier, password)
         uow.commit()
-        return staff.to_actor()
+        return account.to_actor()
 
     def list_staff(self, uow: UnitOfWork, query: StaffQuery, actor: Actor) -> tuple[list[StaffUser], int]:
         uow.authorize(policies.can_view_staff(actor), actor, "identity.user.list")
@@ -310,10 +325,6 @@ class IdentityService:
 
 
 _SEE_ALL = Actor(kind=ActorKind.SYSTEM, username="identity")
-
-
-def _named(username: str) -> Actor:
-    return Actor(kind=ANONYMOUS.kind, username=username[:64])
 
 
 def _add_staff(
@@ -365,11 +376,11 @@ def _staff_or_404(uow: UnitOfWork, user_id: int) -> StaffUser:
 
 
 def load_actor(uow: UnitOfWork, user_id: int) -> Actor | None:
-    """The actor behind a session: None when the account is gone or disabled."""
-    found = repository.get_staff(uow.session, user_id)
-    if found is None or not found.active:
+    """The actor of an account, person or staff, without a session: None when it is gone or disabled."""
+    row = repository.get_user_row(uow.session, user_id=user_id)
+    if row is None or not row.active:
         return None
-    return found.to_actor()
+    return login_repo.account_from_row(uow.session, row).to_actor()
 
 
 def staff_user_ids(uow: UnitOfWork, organisation_ids: Sequence[int], roles: Sequence[Role]) -> list[int]:
