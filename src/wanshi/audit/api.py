@@ -1,6 +1,30 @@
 """What other contexts, the web layer, the CLI and the composition root may use from audit."""
 
-from wanshi.audit.domain import KNOWN_OUTCOMES, AuditEntry, AuditPage, ChainProblem, ChainReport
+from wanshi.audit.domain import (
+    COUNTED_KINDS,
+    KNOWN_OUTCOMES,
+    TREND_KINDS,
+    AlertKind,
+    AuditEntry,
+    AuditPage,
+    ChainProblem,
+    ChainReport,
+    DayCount,
+    KindCount,
+    SecurityAlert,
+    SecurityEvent,
+    SecurityKind,
+    SecuritySummary,
+    SourceCount,
+)
+from wanshi.audit.security import (
+    SecurityEventQuery,
+    SecurityPeriod,
+    SecuritySummaryQuery,
+    list_security_events,
+    security_alerts,
+    summarise_security,
+)
 from wanshi.audit.services import (
     PURGE_JOB,
     AuditQuery,
@@ -11,15 +35,31 @@ from wanshi.audit.services import (
 )
 
 __all__ = [
+    "COUNTED_KINDS",
     "KNOWN_OUTCOMES",
     "PURGE_JOB",
+    "TREND_KINDS",
+    "AlertKind",
     "AuditEntry",
     "AuditPage",
     "AuditQuery",
     "ChainProblem",
     "ChainReport",
+    "DayCount",
+    "KindCount",
+    "SecurityAlert",
+    "SecurityEvent",
+    "SecurityEventQuery",
+    "SecurityKind",
+    "SecurityPeriod",
+    "SecuritySummary",
+    "SecuritySummaryQuery",
+    "SourceCount",
+    "list_security_events",
     "purge_expired_audit",
     "register_jobs",
     "search_audit",
+    "security_alerts",
+    "summarise_security",
     "verify_audit",
 ]

@@ -37,3 +37,39 @@ def audit_scopes(actor: Actor) -> tuple[str, ...]:
 def sees_platform_entries(actor: Actor) -> bool:
     """Entries with no tenant (the system's own work, sign-ins of unknown names) belong to the top level."""
     return any(_is_province(d) for d in audit_scopes(actor))
+
+
+# --- the security view (态势感知) -----------------------------------------------------------------------
+# The security administrator watches sign-ins and privilege changes as part of the duty; the audit
+# administrator sees the same figures to check on it. Both see only the divisions of their grants.
+SECURITY_VIEW_ROLES = (Role.SECURITY_ADMIN, Role.AUDIT_ADMIN)
+
+
+def _watches_security(actor: Actor) -> bool:
+    return actor.kind is ActorKind.STAFF and any(actor.has_role(r) for r in SECURITY_VIEW_ROLES)
+
+
+def can_summarise_security(actor: Actor) -> bool:
+    return _watches_security(actor)
+
+
+def can_list_security_events(actor: Actor) -> bool:
+    return _watches_security(actor)
+
+
+def can_check_security_alerts(actor: Actor) -> bool:
+    """Also the system, so a scheduled check can raise the same alerts the page shows."""
+    return actor.kind is ActorKind.SYSTEM or _watches_security(actor)
+
+
+def security_scopes(actor: Actor) -> tuple[str, ...] | None:
+    """Division codes whose entries the actor may count and read; None for the system: all of them."""
+    if actor.kind is ActorKind.SYSTEM:
+        return None
+    return actor.divisions_for(*SECURITY_VIEW_ROLES)
+
+
+def sees_platform_security_events(actor: Actor) -> bool:
+    """Failed sign-ins of unknown names carry no tenant: only the province level and the system see them."""
+    scopes = security_scopes(actor)
+    return scopes is None or any(_is_province(d) for d in scopes)

@@ -110,6 +110,12 @@ def current_actor(request: Request, platform: Platform = Depends(get_platform)) 
     return actor
 
 
+def require_signed_in(actor: Actor = Depends(current_actor)) -> Actor:  # noqa: B008
+    if actor.user_id is None:
+        raise NotAuthenticated()
+    return actor
+
+
 def require_staff(actor: Actor = Depends(current_actor)) -> Actor:  # noqa: B008
     if actor.kind is not ActorKind.STAFF:
         raise NotAuthenticated()

@@ -105,6 +105,7 @@ class Factors:
                 notify.Notification(
                     channels=frozenset({notify.Channel.SMS}),
                     phone=phone,
+                    title="验证码",
                     body=f"您的{_PURPOSE_TEXT[purpose]}验证码为 {code}，{minutes} 分钟内有效。请勿告诉他人。",
                     category="security",
                 ),

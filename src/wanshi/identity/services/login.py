@@ -116,7 +116,12 @@ class Login:
         if self._locked(row):
             self.passwords.verify(None, password)  # same time as a real check
             uow.audit(
-                _named(identifier), "identity.login", outcome="locked", object_type="user", object_id=row.id
+                _named(identifier),
+                "identity.login",
+                outcome="locked",
+                object_type="user",
+                object_id=row.id,
+                tenant=row.division_code or "",
             )
             uow.commit()
             raise NotAuthenticated("登录失败次数过多，账号已临时锁定，请稍后再试", code="account_locked")
