@@ -10,15 +10,22 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Protocol
+from typing import Any, Protocol
 
 import pyotp
 
 from wanshi.kernel import clock
+from wanshi.kernel.actor import Actor, ActorKind, Role, RoleGrant
+from wanshi.notify import api as notify
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 TOTP_SECRET = re.compile(r'data-totp-secret="([A-Z2-7]+)"')
+SMS_CODE = re.compile(r"验证码为 (\d{6})")
 PERIOD = 30
+# Who reads the sandbox outbox in tests: a system administrator (the phone's side of the exchange).
+OPERATOR = Actor(
+    kind=ActorKind.STAFF, user_id=1, username="ops", grants=(RoleGrant(Role.SYS_ADMIN, 1, "340000"),)
+)
 
 # username -> (secret, last step used); tests empty the database between them, and a fresh enrolment
 # page brings a fresh secret, which replaces the entry.
@@ -74,12 +81,35 @@ def sign_in(client: Client, username: str, password: str, next_path: str = "/") 
     enrol = TOTP_SECRET.search(page.text)
     if enrol is not None:
         _apps[username] = (enrol.group(1), -1)
+    elif username not in _apps and "/login/second-factor/sms" in page.text:
+        return _by_sms(client, page.text)
     assert username in _apps, f"{username} has TOTP from elsewhere; enrol it through sign_in first"
     return client.post(
         "/login/second-factor",
         data={"code": totp_code(username), "method": "totp", "csrf_token": csrf(page.text)},
         follow_redirects=False,
     )
+
+
+def _by_sms(client: Client, page: str) -> Reply:
+    """A staff member with a phone and no TOTP app: the code the sandbox gateway "sent" to the phone."""
+    sent = client.post("/login/second-factor/sms", data={"csrf_token": csrf(page)})
+    code = last_sms_code(client.app.state.platform)  # type: ignore[attr-defined]
+    return client.post(
+        "/login/second-factor",
+        data={"code": code, "method": "sms", "csrf_token": csrf(sent.text)},
+        follow_redirects=False,
+    )
+
+
+def last_sms_code(platform: Any) -> str:
+    """The code in the latest SMS, once the worker has handed it to the sandbox gateway."""
+    platform.worker().run_until_idle()
+    with platform.uow() as uow:
+        message = notify.list_sandbox_messages(uow, OPERATOR, channel=notify.Channel.SMS, limit=1)[0]
+    code = SMS_CODE.search(message.body)
+    assert code, message.body
+    return code.group(1)
 
 
 def signed_in(client: Client, username: str, password: str) -> None:

@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from signin import csrf, signed_in  # type: ignore[import-not-found]
+from signin import OPERATOR, csrf, last_sms_code, signed_in  # type: ignore[import-not-found]
 from wanshi.bootstrap import Platform
 from wanshi.datahub.datagen.legal_person import LegalPersonOptions, generate_legal_persons
 from wanshi.datahub.datagen.population import PopulationOptions, generate_population
@@ -27,7 +27,7 @@ from wanshi.identity import api as identity
 from wanshi.identity.tables import login_session, user
 from wanshi.infra.tables import audit_entry
 from wanshi.kernel import clock
-from wanshi.kernel.actor import SYSTEM, Actor, ActorKind, Assurance, Role, RoleGrant
+from wanshi.kernel.actor import SYSTEM, ActorKind, Assurance, Role
 from wanshi.kernel.errors import (
     Conflict,
     NotAuthenticated,
@@ -42,11 +42,6 @@ from wanshi.web.app import create_app
 
 PASSWORD = "Qiao#Anhui2026"
 CTX = identity.LoginContext(source_address="10.1.2.3", user_agent="pytest-phone", device_token=None)
-CODE = re.compile(r"验证码为 (\d{6})")
-# Who reads the sandbox outbox: a system administrator (the phone's side of the test).
-OPERATOR = Actor(
-    kind=ActorKind.STAFF, user_id=1, username="ops", grants=(RoleGrant(Role.SYS_ADMIN, 1, "340000"),)
-)
 
 
 @pytest.fixture
@@ -65,12 +60,7 @@ def people(platform: Platform) -> list[dict[str, Any]]:
 
 
 def last_code(platform: Platform) -> str:
-    platform.worker().run_until_idle()
-    with platform.uow() as uow:
-        messages = notify.list_sandbox_messages(uow, OPERATOR, channel=notify.Channel.SMS, limit=1)
-    found = CODE.search(messages[0].body)
-    assert found, messages[0].body
-    return found.group(1)
+    return str(last_sms_code(platform))
 
 
 def register(platform: Platform, person: dict[str, Any], phone: str, **changes: str) -> identity.Done:

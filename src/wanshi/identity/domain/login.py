@@ -61,6 +61,10 @@ def mask_id_number(id_number: str) -> str:
     return f"{id_number[:6]}********{id_number[-4:]}" if len(id_number) >= 10 else "****"
 
 
+def mask_phone(phone: str) -> str:
+    return f"{phone[:3]}****{phone[-4:]}"
+
+
 def new_otp_code() -> str:
     return f"{secrets.randbelow(10**OTP_DIGITS):0{OTP_DIGITS}d}"
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from wanshi.identity import policies
 from wanshi.identity.domain import Account, password_problems
-from wanshi.identity.domain.login import Factor, OtpPurpose, mask_id_number
+from wanshi.identity.domain.login import Factor, OtpPurpose, mask_id_number, mask_phone
 from wanshi.identity.gateways import RealNameRegistry
 from wanshi.identity.passwords import Passwords
 from wanshi.identity.repository import add_user, get_user_row, update_user
@@ -128,7 +128,7 @@ class Accounts:
                 "id_number_masked": mask_id_number(id_number),
                 "phone_digest": phone_digest,
                 "phone_sealed": self.sealer.seal(phone, context=PHONE_CONTEXT),
-                "phone_masked": f"{phone[:3]}****{phone[-4:]}",
+                "phone_masked": mask_phone(phone),
                 "assurance": assurance.value,
                 "assured_at": now,
                 "active": True,
