@@ -48,6 +48,7 @@ def _registrars() -> list[Registrar]:
     from wanshi.datahub.ingest.api import register_jobs as register_ingest_jobs
     from wanshi.datahub.quality.api import register_jobs as register_quality_jobs
     from wanshi.datahub.registry.api import register_jobs as register_registry_jobs
+    from wanshi.identity.api import register_oidc_jobs, register_upkeep_jobs
     from wanshi.infra.files import register_jobs as register_file_jobs
     from wanshi.notify.api import register_jobs as register_notify_jobs
     from wanshi.notify.api import sandbox_gateways
@@ -61,6 +62,8 @@ def _registrars() -> list[Registrar]:
         lambda p: register_quality_jobs(p.jobs, p.datastore, p.files, p.settings),
         lambda p: register_ingest_jobs(p.jobs, p.datastore, p.settings),
         lambda p: register_registry_jobs(p.jobs, p.settings, p.datastore),
+        lambda p: register_oidc_jobs(p.jobs, p.settings, p.sealer),
+        lambda p: register_upkeep_jobs(p.jobs),
     ]
 
 
@@ -144,6 +147,7 @@ def login_rules(settings: Settings) -> LoginRules:
             resend_after=timedelta(seconds=settings.otp_resend_seconds),
         ),
         qr_ttl=timedelta(seconds=settings.qr_login_ttl_seconds),
+        source_limit=settings.login_source_max_failures,
         # The sandbox sends nothing; in development the code is shown on screen so the demo can be used.
         show_sandbox_codes=settings.env == "development" and settings.sms_gateway == "sandbox",
     )

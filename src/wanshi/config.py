@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     password_parallelism: int = Field(default=2, ge=1)
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_minutes: int = Field(default=15, ge=1)
+    login_source_max_failures: int = Field(default=50, ge=1)
     session_absolute_hours: int = Field(default=12, ge=1, le=24 * 30)
     otp_ttl_seconds: int = Field(default=300, ge=60, le=3600)
     otp_max_attempts: int = Field(default=5, ge=1, le=20)
@@ -54,6 +55,7 @@ class Settings(BaseSettings):
     otp_per_phone_per_hour: int = Field(default=5, ge=1)
     otp_per_source_per_hour: int = Field(default=30, ge=1)
     qr_login_ttl_seconds: int = Field(default=120, ge=30, le=900)
+    delegation_max_days: int = Field(default=366, ge=1, le=3660)
     public_url: str = ""
     oidc_access_token_seconds: int = Field(default=600, ge=60, le=86400)
     oidc_refresh_token_days: int = Field(default=30, ge=1, le=365)

@@ -24,6 +24,7 @@ from wanshi.datahub.datagen.population import PopulationOptions, generate_popula
 from wanshi.datahub.datagen.writers import write_to_store
 from wanshi.datahub.registry import api as registry
 from wanshi.identity import api as identity
+from wanshi.identity.services.upkeep import purge_login_leftovers
 from wanshi.identity.tables import login_session, user
 from wanshi.infra.tables import audit_entry
 from wanshi.kernel import clock
@@ -409,3 +410,49 @@ def test_a_weak_password_is_refused_in_chinese(platform: Platform, people: list[
         register(platform, _active(people), "13800138012", password="abc")
     assert weak.value.error_code == "weak_password"
     assert "密码长度至少" in weak.value.message
+
+
+def test_many_failures_from_one_address_are_throttled_across_accounts(platform: Platform, clerk: Any) -> None:
+    """Password spraying: one wrong password per account stays below each lockout, but not below this."""
+    limit = platform.settings.login_source_max_failures
+    for n in range(limit):
+        with platform.uow() as uow, pytest.raises(NotAuthenticated):
+            platform.identity.login.with_password(uow, f"nobody{n}", "wrong", CTX)
+    with platform.uow() as uow, pytest.raises(TooManyRequests) as throttled:
+        platform.identity.login.with_password(uow, "counter1", PASSWORD, CTX)
+    assert throttled.value.error_code == "login_throttled"
+    # Another address is not held up, and the window passes.
+    elsewhere = identity.LoginContext("10.7.7.7", "pytest", None)
+    with platform.uow() as uow:
+        assert platform.identity.login.with_password(uow, "counter1", PASSWORD, elsewhere)
+    later = clock.now() + timedelta(minutes=16)
+    previous = clock.set_clock(lambda: later)
+    try:
+        with platform.uow() as uow:
+            assert platform.identity.login.with_password(uow, "counter1", PASSWORD, CTX)
+    finally:
+        clock.set_clock(previous)
+
+
+def test_upkeep_purges_spent_codes_and_old_sessions_only(
+    platform: Platform, people: list[dict[str, Any]]
+) -> None:
+    done = register(platform, _active(people), "13800138013")
+    with platform.uow() as uow:
+        platform.identity.login.start_qr(uow, CTX)
+    later = clock.now() + timedelta(days=31)
+    previous = clock.set_clock(lambda: later)
+    try:
+        with platform.uow() as uow:
+            fresh = platform.identity.login.with_password(uow, "13800138013", PASSWORD, CTX)
+        with platform.uow() as uow:
+            removed = purge_login_leftovers(uow)
+            uow.commit()
+    finally:
+        clock.set_clock(previous)
+    assert removed >= 3  # the registration code, the QR code, the first (long expired) session
+    with platform.engine.connect() as conn:
+        left = {r.id for r in conn.execute(select(login_session.c.id))}
+    assert isinstance(fresh, identity.Done)
+    assert left == {fresh.session.session_id}
+    assert done.session.session_id not in left

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from wanshi.identity.domain import Account
 from wanshi.identity.repository import grants_of
-from wanshi.identity.tables import device, login_session, otp_challenge, qr_login, user
+from wanshi.identity.tables import device, login_failure, login_session, otp_challenge, qr_login, user
 from wanshi.kernel.actor import ActorKind, Assurance
 
 
@@ -98,7 +98,9 @@ def find_device(session: Session, user_id: int, digest: str) -> Any:
 
 
 def has_devices(session: Session, user_id: int) -> bool:
-    return session.execute(select(device.c.id).where(device.c.user_id == user_id).limit(1)).first() is not None
+    return (
+        session.execute(select(device.c.id).where(device.c.user_id == user_id).limit(1)).first() is not None
+    )
 
 
 def add_device(session: Session, values: dict[str, Any]) -> int:
@@ -165,3 +167,33 @@ def decide_qr(session: Session, qr_id: str, expected: str, values: dict[str, Any
         update(qr_login).where(qr_login.c.id == qr_id, qr_login.c.status == expected).values(**values)
     )
     return int(result.rowcount) == 1  # type: ignore[attr-defined]
+
+
+# --- throttling and upkeep ----------------------------------------------------------------------------------
+def add_login_failure(session: Session, source: str, now: datetime) -> None:
+    session.execute(insert(login_failure).values(source_address=source[:64], created_at=now))
+
+
+def login_failures_since(session: Session, source: str, since: datetime) -> int:
+    return int(
+        session.execute(
+            select(func.count())
+            .select_from(login_failure)
+            .where(login_failure.c.source_address == source[:64], login_failure.c.created_at >= since)
+        ).scalar_one()
+    )
+
+
+def purge_login_leftovers(session: Session, *, before: datetime, sessions_before: datetime) -> int:
+    """Spent codes, old failures and long-ended sessions: none of them is a record anybody needs later
+    (the audit log keeps what happened)."""
+    removed = 0
+    for statement in (
+        delete(otp_challenge).where(otp_challenge.c.expires_at < before),
+        delete(qr_login).where(qr_login.c.expires_at < before),
+        delete(login_failure).where(login_failure.c.created_at < before),
+        delete(login_session).where(login_session.c.ended_at < sessions_before),
+        delete(login_session).where(login_session.c.expires_at < sessions_before),
+    ):
+        removed += int(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+    return removed

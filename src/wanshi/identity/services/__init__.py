@@ -44,6 +44,7 @@ class LoginRules:
     otp: OtpRules
     qr_ttl: timedelta
     show_sandbox_codes: bool
+    source_limit: int
 
 
 class Command(BaseModel):
@@ -112,6 +113,7 @@ class IdentityService:
             max_failures=rules.max_failures,
             lockout=rules.lockout,
             qr_ttl=rules.qr_ttl,
+            source_limit=rules.source_limit,
         )
         self.accounts = Accounts(passwords, sealer, self.factors, self.sessions, self.login, registry)
 

@@ -24,10 +24,11 @@ from wanshi.infra.crypto import Sealer, token_digest
 from wanshi.infra.uow import UnitOfWork
 from wanshi.kernel import clock
 from wanshi.kernel.actor import ANONYMOUS, Actor, ActorKind
-from wanshi.kernel.errors import NotAuthenticated, NotFound, ValidationFailed
+from wanshi.kernel.errors import NotAuthenticated, NotFound, TooManyRequests, ValidationFailed
 from wanshi.kernel.identifiers import InvalidResidentId, validate_resident_id
 
 ID_CONTEXT = "id_number"
+THROTTLE_WINDOW = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class Login:
         max_failures: int,
         lockout: timedelta,
         qr_ttl: timedelta,
+        source_limit: int,
     ) -> None:
         self.passwords = passwords
         self.sealer = sealer
@@ -90,6 +92,7 @@ class Login:
         self.max_failures = max_failures
         self.lockout = lockout
         self.qr_ttl = qr_ttl
+        self.source_limit = source_limit
 
     # --- who is it --------------------------------------------------------------------------------------
     def find_row(self, uow: UnitOfWork, identifier: str) -> Any:
@@ -110,8 +113,12 @@ class Login:
         )
 
     # --- the password ------------------------------------------------------------------------------------
-    def check_password(self, uow: UnitOfWork, identifier: str, password: str) -> Account:
-        """The password factor alone, with lockout; commits the failure count either way."""
+    def check_password(self, uow: UnitOfWork, identifier: str, password: str, source: str = "") -> Account:
+        """The password factor alone, with lockout; commits the failure count either way.
+
+        ``source``: the client's address, for throttling many failures from one place across accounts;
+        empty for local callers (scripts, benchmarks)."""
+        self._throttle(uow, identifier, source)
         row = self.find_row(uow, identifier)
         if self._locked(row):
             self.passwords.verify(None, password)  # same time as a real check
@@ -126,14 +133,14 @@ class Login:
             uow.commit()
             raise NotAuthenticated("登录失败次数过多，账号已临时锁定，请稍后再试", code="account_locked")
         if row is None or not row.active or not self.passwords.verify(row.password_hash, password):
-            self._fail(uow, row, identifier, "identity.login", Factor.PASSWORD)
+            self._fail(uow, row, identifier, "identity.login", Factor.PASSWORD, source)
             raise NotAuthenticated("账号或密码错误", code="bad_credentials")
         if self.passwords.needs_rehash(row.password_hash):
             update_user(uow.session, row.id, {"password_hash": self.passwords.hash(password)})
         return repo.account_from_row(uow.session, row)
 
     def with_password(self, uow: UnitOfWork, identifier: str, password: str, ctx: LoginContext) -> LoginStep:
-        account = self.check_password(uow, identifier, password)
+        account = self.check_password(uow, identifier, password, ctx.source_address)
         if account.kind is ActorKind.STAFF or account.totp_enabled:
             uow.commit()
             return SecondFactorOwed(
@@ -153,7 +160,7 @@ class Login:
     ) -> Done:
         row = self._live_row(uow, owed.user_id)
         if not self.factors.check_totp(uow, row, code):
-            self._fail(uow, row, row.username, "identity.second_factor", Factor.TOTP)
+            self._fail(uow, row, row.username, "identity.second_factor", Factor.TOTP, ctx.source_address)
             raise NotAuthenticated("动态口令不正确或已使用", code="totp_wrong")
         return self.finish(uow, repo.account_from_row(uow.session, row), (owed.first, Factor.TOTP), ctx)
 
@@ -168,7 +175,7 @@ class Login:
         try:
             self.factors.enrol_totp(uow, account.id, secret, code, account.to_actor())
         except ValidationFailed:
-            self._fail(uow, row, row.username, "identity.second_factor", Factor.TOTP)
+            self._fail(uow, row, row.username, "identity.second_factor", Factor.TOTP, ctx.source_address)
             raise
         return self.finish(uow, account, (owed.first, Factor.TOTP), ctx)
 
@@ -193,7 +200,7 @@ class Login:
         try:
             passed = self.factors.check_code(uow, challenge, code, OtpPurpose.SECOND_FACTOR)
         except NotAuthenticated:
-            self._fail(uow, row, row.username, "identity.second_factor", Factor.SMS)
+            self._fail(uow, row, row.username, "identity.second_factor", Factor.SMS, ctx.source_address)
             raise
         if passed.user_id != int(row.id):
             raise NotAuthenticated("验证码已失效，请重新获取", code="otp_expired")
@@ -334,7 +341,20 @@ class Login:
         uow.commit()
         return Done(actor, started)
 
-    def _fail(self, uow: UnitOfWork, row: Any, identifier: str, action: str, factor: Factor) -> None:
+    def _throttle(self, uow: UnitOfWork, identifier: str, source: str) -> None:
+        if not source:
+            return
+        since = clock.now() - THROTTLE_WINDOW
+        if repo.login_failures_since(uow.session, source, since) >= self.source_limit:
+            uow.audit(_named(identifier), "identity.login", outcome="throttled", detail={"source": source})
+            uow.commit()
+            raise TooManyRequests("该网络地址登录失败次数过多，请 15 分钟后再试", code="login_throttled")
+
+    def _fail(
+        self, uow: UnitOfWork, row: Any, identifier: str, action: str, factor: Factor, source: str
+    ) -> None:
+        if source:
+            repo.add_login_failure(uow.session, source, clock.now())
         if row is not None:
             failures = int(row.failed_login_count) + 1
             values: dict[str, object] = {"failed_login_count": failures}

@@ -137,3 +137,14 @@ qr_login = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("decided_at", DateTime(timezone=True), nullable=True),
 )
+
+# Failed sign-ins by source address, for throttling password spraying across many accounts (the per-account
+# lockout cannot see it). Rows older than a day are purged.
+login_failure = Table(
+    "identity_login_failure",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("source_address", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_identity_login_failure_source", "source_address", "created_at"),
+)

@@ -66,9 +66,9 @@ def login(
     try:
         with platform.uow() as uow:
             step = platform.identity.login.with_password(uow, username, password, login_context(request))
-    except NotAuthenticated as exc:
+    except (NotAuthenticated, TooManyRequests) as exc:
         context = {"next": safe_next(next), "error": exc.message, "username": username, "tab": "password"}
-        return render(request, "identity/login.html", context, status_code=401)
+        return render(request, "identity/login.html", context, status_code=exc.http_status)
     if isinstance(step, identity.Done):
         return _signed_in(request, step, next)
     request.session["pending"] = {
