@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bench import http_json, ingest, masterdata, quality, registry
+from bench import http_json, identity, ingest, masterdata, quality, registry
 from bench.common import REPO, BenchError, Report, exit_cleanly_on_sigterm, utc_now
 
 DOC = REPO / "docs" / "benchmarks.md"
@@ -31,6 +31,7 @@ BENCHMARKS = [
     Benchmark(ingest.TITLE, "bench.ingest", ingest.report),
     Benchmark(masterdata.TITLE, "bench.masterdata", masterdata.report),
     Benchmark(registry.TITLE, "bench.registry", registry.report),
+    Benchmark(identity.TITLE, "bench.identity", identity.report),
 ]
 
 HEADER = """# Benchmarks

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from wanshi.config import Settings
 from wanshi.datahub.registry.api import (
+    IndexUnavailable,
     Registry,
     VerifyEnterprise,
     VerifyPerson,
@@ -23,8 +24,8 @@ from wanshi.datahub.registry.api import (
 from wanshi.datahub.registry.api import Result as RegistryResult
 from wanshi.datahub.store import ParquetDuckDBStore
 from wanshi.identity.api import (
+    IdentityRules,
     IdentityService,
-    LoginRules,
     OtpRules,
     Passwords,
     RealNameAnswer,
@@ -110,7 +111,7 @@ def build_platform(settings: Settings) -> Platform:
         settings.resolved_database_url, pool_size=settings.db_pool_size, echo=settings.db_echo
     )
     sealer = Sealer(settings.data_key)
-    identity = IdentityService(Passwords(settings), sealer, login_rules(settings))
+    identity = IdentityService(Passwords(settings), sealer, identity_rules(settings))
     platform = Platform(
         settings=settings,
         engine=engine,
@@ -131,8 +132,8 @@ def build_platform(settings: Settings) -> Platform:
     return platform
 
 
-def login_rules(settings: Settings) -> LoginRules:
-    return LoginRules(
+def identity_rules(settings: Settings) -> IdentityRules:
+    return IdentityRules(
         max_failures=settings.login_max_failures,
         lockout=timedelta(minutes=settings.login_lockout_minutes),
         session=SessionTimes(
@@ -148,6 +149,7 @@ def login_rules(settings: Settings) -> LoginRules:
         ),
         qr_ttl=timedelta(seconds=settings.qr_login_ttl_seconds),
         source_limit=settings.login_source_max_failures,
+        delegation_max_days=settings.delegation_max_days,
         # The sandbox sends nothing; in development the code is shown on screen so the demo can be used.
         show_sandbox_codes=settings.env == "development" and settings.sms_gateway == "sandbox",
     )
@@ -160,12 +162,11 @@ class RegistryRealName:
         self.registry = registry
 
     def verify_person(self, uow: UnitOfWork, id_number: str, name: str) -> RealNameAnswer:
-        answer = verify_person(
-            uow,
-            self.registry,
-            VerifyPerson(id_number=id_number, name=name, purpose=REAL_NAME_PURPOSE),
-            SYSTEM,
-        )
+        cmd = VerifyPerson(id_number=id_number, name=name, purpose=REAL_NAME_PURPOSE)
+        try:
+            answer = verify_person(uow, self.registry, cmd, SYSTEM)
+        except IndexUnavailable:
+            return UNAVAILABLE
         return RealNameAnswer(_verdict(answer.result), answer.result.value, answer.message)
 
     def verify_enterprise(
@@ -177,8 +178,16 @@ class RegistryRealName:
             legal_representative=legal_representative,
             purpose=REAL_NAME_PURPOSE,
         )
-        answer = verify_enterprise(uow, self.registry, cmd, SYSTEM)
+        try:
+            answer = verify_enterprise(uow, self.registry, cmd, SYSTEM)
+        except IndexUnavailable:
+            return UNAVAILABLE
         return RealNameAnswer(_verdict(answer.result), answer.result.value, answer.message)
+
+
+# The registry cannot answer now (index not built): for people, the same as no record. The reason for the
+# administrator (run the reindex) is in the registry's log and the admin pages, not on a citizen's screen.
+UNAVAILABLE = RealNameAnswer("unknown", "unavailable", "基础库暂时无法核验")
 
 
 REAL_NAME_PURPOSE = "统一身份认证实名核验"

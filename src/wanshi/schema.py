@@ -14,6 +14,8 @@ TABLE_MODULES = [
     "wanshi.infra.tables",
     "wanshi.org.tables",
     "wanshi.identity.tables",
+    "wanshi.identity.tables.oidc",
+    "wanshi.identity.tables.enterprise",
     "wanshi.infra.files.tables",
     "wanshi.workdays.tables",
     "wanshi.notify.tables",

@@ -75,7 +75,7 @@ class EventRule:
 LOGIN_ACTIONS = ("identity.login", "identity.second_factor")
 SECURITY_KINDS: dict[SecurityKind, EventRule] = {
     # A try against a locked account is still a try: an attacker does not stop when the lock begins.
-    SecurityKind.FAILED_LOGIN: EventRule(LOGIN_ACTIONS, outcomes=("failure", "locked")),
+    SecurityKind.FAILED_LOGIN: EventRule(LOGIN_ACTIONS, outcomes=("failure", "locked", "throttled")),
     SecurityKind.LOCKOUT: EventRule(("identity.account.locked",)),
     SecurityKind.NEW_DEVICE: EventRule(("identity.login.new_device",)),
     SecurityKind.PRIVILEGE: EventRule(
@@ -91,6 +91,8 @@ SECURITY_KINDS: dict[SecurityKind, EventRule] = {
     SecurityKind.ACCOUNT: EventRule(
         (
             "identity.user.create",
+            "identity.user.register",
+            "identity.assurance.raise",
             "identity.password.reset",
             "identity.password.change",
             "identity.password.recover",

@@ -236,10 +236,16 @@ ACTION_NAMES = {
     "identity.session.end": "结束登录会话",
     "identity.delegation.grant": "授权代办",
     "identity.delegation.revoke": "撤销代办授权",
+    "identity.user.register": "注册个人账号",
+    "identity.assurance.raise": "提升实名等级",
+    "identity.qr.decide": "扫码确认登录",
+    "identity.legal_person.register": "开通法人账号",
+    "identity.enterprise.act_for": "切换为企业身份",
+    "identity.enterprise.act_as_self": "切换回个人身份",
 }
 OIDC_CLIENT_ACTION = "接入应用变更"
 METHOD_NAMES = {"pwd": "密码", "sms": "短信验证码", "totp": "动态口令", "otp": "动态口令", "qr": "扫码"}
-SECURITY_OUTCOME_NAMES = {**OUTCOME_NAMES, "denied_by_user": "用户拒绝"}
+SECURITY_OUTCOME_NAMES = {**OUTCOME_NAMES, "denied_by_user": "用户拒绝", "throttled": "来源地址受限"}
 SECURITY_FIELD_LABELS = {"period": "时间范围", "kind": "事件类型"}
 ALERT_TITLES = {
     audit.AlertKind.CREDENTIAL_STUFFING: "疑似撞库攻击",

@@ -20,6 +20,7 @@ from wanshi.datahub.ingest.cli import app as ingest_app
 from wanshi.datahub.masterdata.cli import app as masterdata_app
 from wanshi.datahub.quality.cli import app as quality_app
 from wanshi.datahub.registry.cli import app as registry_app
+from wanshi.identity.cli import app as oidc_app
 from wanshi.infra import audit, backup
 from wanshi.infra.logging import configure_logging
 from wanshi.infra.migrations import head_revision
@@ -43,6 +44,7 @@ app.add_typer(ingest_app, name="ingest")
 app.add_typer(masterdata_app, name="masterdata")
 app.add_typer(registry_app, name="registry")
 app.add_typer(quality_app, name="quality")
+app.add_typer(oidc_app, name="oidc")
 
 console = Console(stderr=True)
 DEFAULT_PACK = Path("packs/anhui")

@@ -16,6 +16,7 @@ from wanshi.identity.gateways import RealNameRegistry
 from wanshi.identity.passwords import Passwords
 from wanshi.identity.repository import login as login_repo
 from wanshi.identity.services.accounts import Accounts
+from wanshi.identity.services.enterprise import Enterprises
 from wanshi.identity.services.factors import PHONE_CONTEXT, Factors
 from wanshi.identity.services.login import Login
 from wanshi.identity.services.sessions import Sessions
@@ -37,7 +38,7 @@ ROLE_NAMES = {
 
 
 @dataclass(frozen=True)
-class LoginRules:
+class IdentityRules:
     max_failures: int
     lockout: timedelta
     session: SessionTimes
@@ -45,6 +46,7 @@ class LoginRules:
     qr_ttl: timedelta
     show_sandbox_codes: bool
     source_limit: int
+    delegation_max_days: int
 
 
 class Command(BaseModel):
@@ -98,7 +100,7 @@ class IdentityService:
         self,
         passwords: Passwords,
         sealer: Sealer,
-        rules: LoginRules,
+        rules: IdentityRules,
         registry: RealNameRegistry | None = None,
     ) -> None:
         self.passwords = passwords
@@ -116,6 +118,7 @@ class IdentityService:
             source_limit=rules.source_limit,
         )
         self.accounts = Accounts(passwords, sealer, self.factors, self.sessions, self.login, registry)
+        self.enterprises = Enterprises(self.accounts, max_days=rules.delegation_max_days)
 
     def _phone_columns(self, raw: str) -> dict[str, str]:
         phone = self.factors.parse_phone(raw)

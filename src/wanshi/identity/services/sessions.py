@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from wanshi.identity import policies
 from wanshi.identity.domain.login import SessionTimes, new_token
+from wanshi.identity.repository import enterprise as enterprise_repo
 from wanshi.identity.repository import get_user_row
 from wanshi.identity.repository import login as repo
 from wanshi.infra.crypto import token_digest
@@ -120,7 +122,13 @@ class Sessions:
             repo.update_session(uow.session, session_id, {"last_seen_at": now})
             uow.commit()
         account = repo.account_from_row(uow.session, row)
-        return account.to_actor(session_id=session_id, auth_methods=tuple(row.auth_methods.split()))
+        legal_person_id, scopes = _acting_for(uow, session_id, row, now)
+        return account.to_actor(
+            session_id=session_id,
+            auth_methods=tuple(row.auth_methods.split()),
+            legal_person_id=legal_person_id,
+            delegated_scopes=scopes,
+        )
 
     def end(self, uow: UnitOfWork, session_id: str, actor: Actor, reason: str) -> None:
         row = repo.get_session(uow.session, session_id)
@@ -162,6 +170,21 @@ class Sessions:
             )
             for r in repo.live_sessions_of(uow.session, actor.user_id, clock.now())
         ]
+
+
+def _acting_for(
+    uow: UnitOfWork, session_id: str, row: Any, now: datetime
+) -> tuple[int | None, frozenset[str]]:
+    """The legal person a session is switched to and the scopes held for it now, looked up on every
+    request so that a revoked or expired delegation stops at once; the session then reverts to the person."""
+    if row.legal_person_id is None:
+        return None, frozenset()
+    scopes = enterprise_repo.acting_scopes(uow.session, int(row.id), int(row.legal_person_id), now)
+    if scopes is None:
+        repo.update_session(uow.session, session_id, {"legal_person_id": None})
+        uow.commit()
+        return None, frozenset()
+    return int(row.legal_person_id), scopes
 
 
 def _division_of(uow: UnitOfWork, user_id: int) -> str | None:

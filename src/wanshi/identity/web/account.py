@@ -37,6 +37,7 @@ ASSURANCE_NAMES = {
     Assurance.REAL_NAME: "实名用户（已通过人口库核验）",
     Assurance.IN_PERSON: "实人用户（已临柜核验）",
 }
+METHOD_NAMES = {"pwd": "密码", "otp": "动态口令", "sms": "短信验证码", "qr": "扫码", "mfa": "双因素"}
 REGISTER_LABELS = {
     "name": "姓名",
     "id_number": "身份证号",
@@ -167,6 +168,7 @@ def _account_page(request: Request, platform: Platform, actor: Actor, **extra: A
         "account": account,
         "sessions": sessions,
         "assurance_names": ASSURANCE_NAMES,
+        "method_names": METHOD_NAMES,
         "levels": list(Assurance),
         "done": request.query_params.get("done", ""),
         **extra,

@@ -1,0 +1,372 @@
+"""The small province the authorisation matrix runs in (imported by name: the test folders are not packages).
+
+Two sibling counties of Hefei, 瑶海区 (340102) and 庐阳区 (340103), each with a market-supervision bureau,
+瑶海区 also with a public-security branch that 瑶海 market supervision shares nothing with; the province's
+data bureau, which publishes catalogue resources and grants registry functions. Two citizens, A and B,
+registered through the real use case against a population registry holding them. Each owner holds
+something the others must not reach: A's sessions and inbox, 瑶海's ticket, staff, catalogue resources,
+loads and quality run. Parts of tests/identity/people.py and tests/datahub/test_catalogue_world.py are
+repeated here because test folders cannot import each other.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import pyarrow as pa
+from sqlalchemy import Engine, text
+
+from wanshi.bootstrap import Platform
+from wanshi.datahub.catalogue import api as catalogue
+from wanshi.datahub.ingest import api as ingest
+from wanshi.datahub.quality import api as quality
+from wanshi.datahub.registry import api as registry
+from wanshi.identity.api import CreateStaffUser, LoginContext, RegisterPerson
+from wanshi.identity.services.oidc import OidcService, RegisterClient, oidc_config
+from wanshi.kernel.actor import SYSTEM, Actor, ActorKind, Role, RoleGrant
+from wanshi.kernel.identifiers import generate_resident_id
+from wanshi.notify import api as notify
+from wanshi.org import api as org
+from wanshi.schema import load_metadata, seed_required_rows
+from wanshi.tickets import api as tickets
+
+PASSWORD = "Anhui#2026pass"
+CODE = re.compile(r"验证码为 (\d{6})")
+SANDBOX_READER = Actor(
+    kind=ActorKind.STAFF,
+    user_id=0,
+    username="sandbox-reader",
+    grants=(RoleGrant(Role.SYS_ADMIN, 0, "340000"),),
+)
+
+ORGANISATIONS = {
+    "bureau": ("安徽省数据资源管理局", "340000"),
+    "yh_market": ("瑶海区市场监督管理局", "340102"),
+    "yh_police": ("合肥市公安局瑶海分局", "340102"),
+    "ly_market": ("庐阳区市场监督管理局", "340103"),
+}
+STAFF = {
+    "prov_admin": ("bureau", Role.SYS_ADMIN),
+    "yh_clerk": ("yh_market", Role.CLERK),
+    "yh_admin": ("yh_market", Role.ORG_ADMIN),
+    "yh_spare": ("yh_market", Role.CLERK),  # whose roles and password administrators change; nobody signs in
+    "yhps_clerk": ("yh_police", Role.CLERK),
+    "ly_clerk": ("ly_market", Role.CLERK),
+    "ly_admin": ("ly_market", Role.ORG_ADMIN),
+}
+# 瑶海 market supervision's published resource (mounted, loaded, checked) and its unpublished draft.
+PUBLISHED_CODE = "331007001/000001"
+PUBLISHED_DATASET = "yh_market_entity"
+DRAFT_CODE = "331007001/000002"
+DRAFT_DATASET = "yh_market_draft"
+DRAFT_NAME = "瑶海区市场主体年报（未发布）"
+RULES = f"""
+dataset: {PUBLISHED_DATASET}
+key: uscc
+rules:
+  - id: uscc.checksum
+    kind: uscc_checksum
+    field: uscc
+    message: 统一社会信用代码校验位错误
+"""
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+CLIENT_NAME = "瑶海区市场监管业务系统"
+ENTITY = {"uscc": "91110000600037341L", "name": "合肥瑶海示例商贸有限公司", "founded_on": "2020-01-01"}
+
+
+@dataclass(frozen=True)
+class Person:
+    number: int
+    name: str
+
+    @property
+    def id_number(self) -> str:
+        return generate_resident_id(
+            "340102", date(1980, 1, 1) + timedelta(days=self.number * 97), self.number
+        )
+
+    @property
+    def phone(self) -> str:
+        return f"1390000{self.number:04d}"
+
+    @property
+    def masked_id(self) -> str:
+        """As the platform shows an ID number: the first six and last four digits."""
+        return f"{self.id_number[:6]}********{self.id_number[-4:]}"
+
+    def context(self) -> LoginContext:
+        return LoginContext(source_address=f"10.9.0.{self.number}", user_agent="pytest", device_token=None)
+
+
+CITIZEN_A = Person(1, "张安")
+CITIZEN_B = Person(2, "李博")
+
+
+@dataclass(frozen=True)
+class World:
+    organisations: dict[str, org.Organisation]
+    actors: dict[str, Actor]
+    citizens: dict[str, Person]
+    tickets: dict[str, str]  # organisation key -> the number of a ticket it works
+    evidence_id: int  # a file attached to 瑶海 market's ticket
+    client_id: str  # 瑶海 market's OpenID Connect client
+    published_id: int
+    draft_id: int
+    load_id: int
+    run_id: int
+    inbox: dict[str, int]  # username -> the id of a message in their inbox
+
+    def __getitem__(self, username: str) -> Actor:
+        return self.actors[username]
+
+    def org_id(self, key: str) -> int:
+        return self.organisations[key].id
+
+
+def empty_tables(engine: Engine) -> None:
+    """As the suite's ``platform`` fixture does, for a world shared by a whole module."""
+    metadata = load_metadata()
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(metadata.sorted_tables):
+                conn.execute(table.delete())
+        seed_required_rows(conn)
+
+
+def _sms_code(platform: Platform, phone: str) -> str:
+    platform.worker().run_until_idle()
+    masked = notify.mask_phone(phone)
+    with platform.uow() as uow:
+        sent = notify.list_sandbox_messages(uow, SANDBOX_READER, channel=notify.Channel.SMS, limit=200)
+    for message in sorted(sent, key=lambda m: m.id, reverse=True):
+        found = CODE.search(message.body)
+        if message.address == masked and found:
+            return found.group(1)
+    raise AssertionError(f"no code was sent to {masked}")
+
+
+def register_citizen(platform: Platform, person: Person) -> Actor:
+    with platform.uow() as uow:
+        sent = platform.identity.accounts.send_registration_code(uow, person.phone, person.context())
+    cmd = RegisterPerson(
+        name=person.name,
+        id_number=person.id_number,
+        phone=person.phone,
+        password=PASSWORD,
+        challenge=sent.challenge,
+        code=_sms_code(platform, person.phone),
+    )
+    with platform.uow() as uow:
+        return platform.identity.accounts.register_person(uow, cmd, person.context()).actor
+
+
+def _load_population(platform: Platform, people: tuple[Person, ...]) -> None:
+    platform.datastore.write_batch(
+        "population",
+        "people",
+        pa.table(
+            {
+                "record_id": pa.array([p.number for p in people], pa.int64()),
+                "id_number": [p.id_number for p in people],
+                "name": [p.name for p in people],
+            }
+        ),
+    )
+    # The registry indexes both base registries; nobody here acts for an enterprise.
+    platform.datastore.write_batch(
+        "legal_person",
+        "entities",
+        pa.table(
+            {
+                "record_id": pa.array([], pa.int64()),
+                "credit_code": pa.array([], pa.string()),
+                "name": pa.array([], pa.string()),
+                "legal_rep_name": pa.array([], pa.string()),
+                "status": pa.array([], pa.string()),
+            }
+        ),
+    )
+    with platform.uow() as uow:
+        registry.reindex(uow, registry.Registry.build(platform.settings, platform.datastore), SYSTEM)
+
+
+def _resource(platform: Platform, actor: Actor, provider: int, code: str, name: str, dataset: str) -> int:
+    items = (
+        catalogue.ItemSpec(name="uscc", label="统一社会信用代码", length=18, required=True),
+        catalogue.ItemSpec(name="name", label="企业名称", length=200, required=True, grade="public"),
+        catalogue.ItemSpec(name="founded_on", label="成立日期", data_type="date"),
+    )
+    with platform.uow() as uow:
+        created = catalogue.register_resource(
+            uow,
+            catalogue.RegisterResource(
+                code=code,
+                provider_organisation_id=provider,
+                name=name,
+                summary="辖区内市场主体的登记信息，含名称、统一社会信用代码和成立日期。",
+                format="数据库",
+                items=items,
+                share_type=catalogue.ShareType.CONDITIONAL,
+                share_conditions="仅向承担市场监管职责的部门共享",
+                share_method="接口调用",
+                open_type=catalogue.OpenType.CONDITIONAL,
+                open_conditions="经申请审核后开放",
+                update_cycle=catalogue.UpdateCycle.DAILY,
+            ),
+            actor,
+        )
+    with platform.uow() as uow:
+        catalogue.mount_resource(
+            uow,
+            catalogue.MountResource(
+                resource_id=created.id, kind=catalogue.MountKind.DATASET, dataset=dataset
+            ),
+            actor,
+        )
+    return created.id
+
+
+def _publish(platform: Platform, provider: Actor, bureau: Actor, resource_id: int) -> None:
+    with platform.uow() as uow:
+        catalogue.submit_resource(uow, catalogue.SubmitResource(resource_id=resource_id), provider)
+    with platform.uow() as uow:
+        catalogue.review_resource(
+            uow, catalogue.ReviewResource(resource_id=resource_id, publish=True), bureau
+        )
+
+
+def _inbox_message(platform: Platform, user_id: int, title: str) -> int:
+    with platform.uow() as uow:
+        queued = notify.queue_notification(
+            uow,
+            notify.Notification(
+                channels=frozenset({notify.Channel.INBOX}),
+                recipient_user_id=user_id,
+                title=title,
+                body=f"{title}，请及时查看。",
+                link="/inbox",
+            ),
+        )
+        uow.commit()
+    assert queued.inbox_message_id is not None
+    return queued.inbox_message_id
+
+
+def _people(platform: Platform) -> tuple[dict[str, org.Organisation], dict[str, Actor]]:
+    with platform.uow() as uow:
+        org.load_divisions(uow, org.LoadDivisions(table_text=org.bundled_division_table()), SYSTEM)
+    organisations = {}
+    for key, (name, division) in ORGANISATIONS.items():
+        with platform.uow() as uow:
+            organisations[key] = org.create_organisation(
+                uow, org.CreateOrganisation(name=name, division_code=division), SYSTEM
+            )
+    actors = {}
+    for username, (unit, role) in STAFF.items():
+        with platform.uow() as uow:
+            actors[username] = platform.identity.create_staff_user(
+                uow,
+                CreateStaffUser(
+                    username=username,
+                    display_name=username,
+                    organisation_id=organisations[unit].id,
+                    password=PASSWORD,
+                    roles=(role,),
+                ),
+                SYSTEM,
+            ).to_actor()
+    return organisations, actors
+
+
+def build_world(platform: Platform) -> World:
+    organisations, actors = _people(platform)
+    owner, bureau = actors["yh_clerk"], actors["prov_admin"]
+    _load_population(platform, (CITIZEN_A, CITIZEN_B))
+    with platform.uow() as uow:
+        registry.grant_registry(
+            uow,
+            registry.GrantRegistry(
+                organisation_id=organisations["yh_police"].id, operations=(registry.Operation.PERSON_PREFILL,)
+            ),
+            bureau,
+        )
+    citizens = {"A": CITIZEN_A, "B": CITIZEN_B}
+    for key, person in citizens.items():
+        actors[key] = register_citizen(platform, person)
+
+    numbers = {}
+    for unit, clerk in (("yh_market", owner), ("ly_market", actors["ly_clerk"])):
+        with platform.uow() as uow:
+            numbers[unit] = tickets.open_ticket(
+                uow,
+                tickets.OpenTicket(organisation_id=organisations[unit].id, title="某商户证照信息有误"),
+                clerk,
+            ).number
+    with platform.uow() as uow:
+        ticket_id = tickets.find_ticket(uow, numbers["yh_market"], owner).view.ticket.id
+    with platform.uow() as uow:
+        evidence = tickets.attach_evidence(
+            uow, ticket_id, tickets.EvidenceUpload(io.BytesIO(PDF), "现场照片.pdf"), owner, platform.files
+        )
+    with platform.uow() as uow:
+        client = OidcService(oidc_config(platform.settings), platform.sealer).register_client(
+            uow,
+            RegisterClient(
+                organisation_id=organisations["yh_market"].id,
+                name=CLIENT_NAME,
+                redirect_uris=("https://scjg.yaohai.example.cn/callback",),
+            ),
+            actors["yh_admin"],
+        )
+
+    yh_market = organisations["yh_market"].id
+    published = _resource(
+        platform, owner, yh_market, PUBLISHED_CODE, "瑶海区市场主体登记信息", PUBLISHED_DATASET
+    )
+    _publish(platform, owner, bureau, published)
+    draft = _resource(platform, owner, yh_market, DRAFT_CODE, DRAFT_NAME, DRAFT_DATASET)
+    with platform.uow() as uow:
+        load = ingest.push_rows(
+            uow,
+            platform.datastore,
+            ingest.PushRows(dataset=PUBLISHED_DATASET, idempotency_key="world-1", records=(ENTITY,)),
+            owner,
+        )
+    with platform.uow() as uow:
+        quality.save_rule_set(uow, quality.SaveRuleSet(resource_id=published, text=RULES), bureau)
+    with platform.uow() as uow:
+        run = quality.run_quality_check(
+            uow,
+            platform.datastore,
+            quality.RunQualityCheck(resource_code=PUBLISHED_CODE),
+            owner,
+            tickets=quality.TicketOptions(platform.files, platform.settings.quality_ticket_days),
+        )
+    inbox = {
+        name: _inbox_message(platform, actors[name].user_id or 0, f"给{name}的通知")
+        for name in ("A", "yh_clerk")
+    }
+    return World(
+        organisations,
+        actors,
+        citizens,
+        numbers,
+        evidence.id,
+        client.client.client_id,
+        published,
+        draft,
+        load.id,
+        run.id,
+        inbox,
+    )
+
+
+def entity(**changes: Any) -> dict[str, Any]:
+    return {**ENTITY, **changes}
