@@ -9,29 +9,21 @@ from their phone, and registers; it returns the signed-in actor of the session r
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pyarrow as pa
 
+from signin import OPERATOR, SMS_CODE  # type: ignore[import-not-found]
 from wanshi.bootstrap import Platform
 from wanshi.datahub.registry import api as registry
 from wanshi.identity.api import LoginContext, RegisterPerson
-from wanshi.kernel.actor import SYSTEM, Actor, ActorKind, Role, RoleGrant
+from wanshi.kernel.actor import SYSTEM, Actor
 from wanshi.kernel.identifiers import generate_credit_code, generate_resident_id
 from wanshi.notify import api as notify
 
 PASSWORD = "Anhui#2026pass"
-CODE = re.compile(r"验证码为 (\d{6})")
-# Reads the sandbox outbox; a staff system administrator is who may.
-SANDBOX_READER = Actor(
-    kind=ActorKind.STAFF,
-    user_id=0,
-    username="sandbox-reader",
-    grants=(RoleGrant(Role.SYS_ADMIN, 0, "340000"),),
-)
 
 
 @dataclass(frozen=True)
@@ -108,9 +100,9 @@ def sms_code(platform: Platform, phone: str) -> str:
     platform.worker().run_once()
     masked = notify.mask_phone(phone)
     with platform.uow() as uow:
-        sent = notify.list_sandbox_messages(uow, SANDBOX_READER, channel=notify.Channel.SMS, limit=200)
+        sent = notify.list_sandbox_messages(uow, OPERATOR, channel=notify.Channel.SMS, limit=200)
     for message in sorted(sent, key=lambda m: m.id, reverse=True):
-        found = CODE.search(message.body)
+        found = SMS_CODE.search(message.body)
         if message.address == masked and found:
             return found.group(1)
     raise AssertionError(f"no code was sent to {masked}")

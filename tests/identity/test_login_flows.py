@@ -456,3 +456,27 @@ def test_upkeep_purges_spent_codes_and_old_sessions_only(
     assert isinstance(fresh, identity.Done)
     assert left == {fresh.session.session_id}
     assert done.session.session_id not in left
+
+
+def test_a_reset_by_the_administrator_also_unbinds_the_totp_app(
+    platform: Platform, clerk: Any, people: list[dict[str, Any]]
+) -> None:
+    with platform.uow() as uow:
+        owed = platform.identity.login.with_password(uow, "counter1", PASSWORD, CTX)
+    assert isinstance(owed, identity.SecondFactorOwed)
+    secret = pyotp.random_base32(32)
+    with platform.uow() as uow:
+        platform.identity.login.enrol_totp_and_finish(uow, owed, secret, pyotp.TOTP(secret).now(), CTX)
+    reset = identity.SetPassword(user_id=clerk.user_id, new_password="Reset#Pass20261")
+    with platform.uow() as uow:
+        platform.identity.set_password(uow, reset, SYSTEM)
+    with platform.uow() as uow:
+        again = platform.identity.login.with_password(uow, "counter1", "Reset#Pass20261", CTX)
+    assert isinstance(again, identity.SecondFactorOwed)
+    assert again.must_enrol
+    # A person's password is theirs to recover; an administrator cannot set it.
+    citizen = register(platform, _active(people), "13800138014").actor
+    with platform.uow() as uow, pytest.raises(PermissionDenied):
+        platform.identity.set_password(
+            uow, identity.SetPassword(user_id=citizen.user_id or 0, new_password="Reset#Pass20262"), SYSTEM
+        )

@@ -293,8 +293,10 @@ class IdentityService:
             if not self.passwords.verify(row.password_hash, cmd.current_password or ""):
                 raise ValidationFailed("当前密码不正确", field="current_password", code="wrong_password")
         else:
+            # People recover their own password (SMS and ID number); administrators reset staff only.
+            staff = row.organisation_id is not None
             uow.authorize(
-                policies.can_manage_account(actor, int(row.organisation_id), row.division_code),
+                staff and policies.can_manage_account(actor, int(row.organisation_id), row.division_code),
                 actor,
                 "identity.password.reset",
                 object_type="user",
@@ -302,17 +304,18 @@ class IdentityService:
             )
         _check_password(cmd.new_password, row.username)
         now = clock.now()
-        repository.update_user(
-            uow.session,
-            row.id,
-            {
-                "password_hash": self.passwords.hash(cmd.new_password),
-                "password_changed_at": now,
-                "updated_at": now,
-                "failed_login_count": 0,
-                "locked_until": None,
-            },
-        )
+        values: dict[str, object] = {
+            "password_hash": self.passwords.hash(cmd.new_password),
+            "password_changed_at": now,
+            "updated_at": now,
+            "failed_login_count": 0,
+            "locked_until": None,
+        }
+        if not own:
+            # A reset means the old credentials are not trusted, the TOTP app included (a lost phone is the
+            # usual reason): the next sign-in binds a new one.
+            values.update(totp_sealed=None, totp_enabled_at=None, totp_last_step=None)
+        repository.update_user(uow.session, row.id, values)
         # A changed password ends every other session: whoever knew the old one is out at once.
         ended = self.sessions.end_all(
             uow,
