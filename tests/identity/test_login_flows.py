@@ -480,3 +480,43 @@ def test_a_reset_by_the_administrator_also_unbinds_the_totp_app(
         platform.identity.set_password(
             uow, identity.SetPassword(user_id=citizen.user_id or 0, new_password="Reset#Pass20262"), SYSTEM
         )
+
+
+def test_recovery_needs_the_phone_and_the_id_number_and_signs_out_everywhere(
+    platform: Platform, people: list[dict[str, Any]]
+) -> None:
+    person = _active(people)
+    first = register(platform, person, "13800138015")
+    later = clock.now() + timedelta(minutes=2)
+    previous = clock.set_clock(lambda: later)
+    try:
+        with platform.uow() as uow:
+            sent = platform.identity.accounts.send_recovery_code(uow, "13800138015", CTX)
+        code = last_code(platform)
+        other = people[1]["id_number"]
+        wrong = identity.RecoverPassword(
+            id_number=other, challenge=sent.challenge, code=code, new_password="Found#Again2026"
+        )
+        with platform.uow() as uow, pytest.raises(ValidationFailed) as refused:
+            platform.identity.accounts.recover_password(uow, wrong)
+        assert refused.value.error_code == "recovery_mismatch"
+    finally:
+        clock.set_clock(previous)
+    later = clock.now() + timedelta(minutes=4)
+    previous = clock.set_clock(lambda: later)
+    try:
+        with platform.uow() as uow:
+            sent = platform.identity.accounts.send_recovery_code(uow, "13800138015", CTX)
+        right = identity.RecoverPassword(
+            id_number=person["id_number"],
+            challenge=sent.challenge,
+            code=last_code(platform),
+            new_password="Found#Again2026",
+        )
+        with platform.uow() as uow:
+            platform.identity.accounts.recover_password(uow, right)
+        with platform.uow() as uow:
+            assert platform.identity.sessions.actor_for_token(uow, first.session.token) is None
+            assert platform.identity.login.with_password(uow, "13800138015", "Found#Again2026", CTX)
+    finally:
+        clock.set_clock(previous)

@@ -197,17 +197,7 @@ class Accounts:
 
     # --- recovery -------------------------------------------------------------------------------------
     def send_recovery_code(self, uow: UnitOfWork, raw_phone: str, ctx: LoginContext) -> SentCode:
-        phone = self.factors.parse_phone(raw_phone)
-        row = repo.user_row_by(uow.session, "phone_digest", self.factors.phone_digest(phone))
-        usable = row is not None and row.active and row.kind == ActorKind.CITIZEN.value
-        return self.factors.send_code(
-            uow,
-            OtpPurpose.RECOVER,
-            phone,
-            user_id=int(row.id) if usable else None,
-            source_address=ctx.source_address,
-            deliver=usable,
-        )
+        return self.login.send_code_to_person(uow, OtpPurpose.RECOVER, raw_phone, ctx)
 
     def recover_password(self, uow: UnitOfWork, cmd: RecoverPassword) -> None:
         """Phone (the code) and ID number together; staff recover through their security administrator."""

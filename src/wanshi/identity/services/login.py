@@ -208,12 +208,18 @@ class Login:
 
     # --- SMS code alone (people only) -------------------------------------------------------------------
     def send_login_sms(self, uow: UnitOfWork, raw_phone: str, ctx: LoginContext) -> SentCode:
+        return self.send_code_to_person(uow, OtpPurpose.LOGIN, raw_phone, ctx)
+
+    def send_code_to_person(
+        self, uow: UnitOfWork, purpose: OtpPurpose, raw_phone: str, ctx: LoginContext
+    ) -> SentCode:
+        """A code to a person's registered number; to any other number nothing, with the same answer."""
         phone = self.factors.parse_phone(raw_phone)
         row = repo.user_row_by(uow.session, "phone_digest", self.factors.phone_digest(phone))
         usable = row is not None and row.active and row.kind == ActorKind.CITIZEN.value
         return self.factors.send_code(
             uow,
-            OtpPurpose.LOGIN,
+            purpose,
             phone,
             user_id=int(row.id) if usable else None,
             source_address=ctx.source_address,
