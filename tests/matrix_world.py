@@ -4,9 +4,11 @@ Two sibling counties of Hefei, 瑶海区 (340102) and 庐阳区 (340103), each w
 瑶海区 also with a public-security branch that 瑶海 market supervision shares nothing with; the province's
 data bureau, which publishes catalogue resources and grants registry functions. Two citizens, A and B,
 registered through the real use case against a population registry holding them. Each owner holds
-something the others must not reach: A's sessions and inbox, 瑶海's ticket, staff, catalogue resources,
-loads and quality run. Parts of tests/identity/people.py and tests/datahub/test_catalogue_world.py are
-repeated here because test folders cannot import each other.
+something the others must not reach: A's sessions and inbox message; 瑶海 market's ticket with its
+evidence, staff, OpenID Connect client, catalogue resources (one published, mounted, loaded and checked,
+its failing rule raising a ticket; one unpublished), load and quality run; 瑶海 public security's
+registry call. Parts of tests/identity/people.py and tests/datahub/test_catalogue_world.py are repeated
+here because test folders cannot import each other.
 """
 
 from __future__ import annotations
@@ -55,8 +57,11 @@ STAFF = {
     "yh_admin": ("yh_market", Role.ORG_ADMIN),
     "yh_spare": ("yh_market", Role.CLERK),  # whose roles and password administrators change; nobody signs in
     "yhps_clerk": ("yh_police", Role.CLERK),
+    "yhps_admin": ("yh_police", Role.ORG_ADMIN),
     "ly_clerk": ("ly_market", Role.CLERK),
     "ly_admin": ("ly_market", Role.ORG_ADMIN),
+    "yh_auditor": ("yh_market", Role.AUDIT_ADMIN),
+    "ly_auditor": ("ly_market", Role.AUDIT_ADMIN),
 }
 # 瑶海 market supervision's published resource (mounted, loaded, checked) and its unpublished draft.
 PUBLISHED_CODE = "331007001/000001"
@@ -64,17 +69,26 @@ PUBLISHED_DATASET = "yh_market_entity"
 DRAFT_CODE = "331007001/000002"
 DRAFT_DATASET = "yh_market_draft"
 DRAFT_NAME = "瑶海区市场主体年报（未发布）"
+# A rule off the key column: the quality engine fails on a rule over the key once a dataset has several
+# batch files (reported to the lead), and the rows push and upload more batches before running again.
 RULES = f"""
 dataset: {PUBLISHED_DATASET}
 key: uscc
 rules:
-  - id: uscc.checksum
-    kind: uscc_checksum
-    field: uscc
-    message: 统一社会信用代码校验位错误
+  - id: name.present
+    kind: not_null
+    field: name
+    message: 企业名称不能为空
+  - id: founded.recent
+    kind: range
+    field: founded_on
+    min: 2021-01-01
+    message: 成立日期早于本辖区登记系统启用日期
 """
+FAILING_RULE = "founded.recent"  # fails on ENTITY: the run raises a ticket for 瑶海 market
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 CLIENT_NAME = "瑶海区市场监管业务系统"
+PREFILL_PURPOSE = "瑶海公安户籍业务预填"  # the purpose of 瑶海 public security's registry call
 ENTITY = {"uscc": "91110000600037341L", "name": "合肥瑶海示例商贸有限公司", "founded_on": "2020-01-01"}
 
 
@@ -300,6 +314,13 @@ def build_world(platform: Platform) -> World:
     citizens = {"A": CITIZEN_A, "B": CITIZEN_B}
     for key, person in citizens.items():
         actors[key] = register_citizen(platform, person)
+    with platform.uow() as uow:
+        registry.person_prefill(
+            uow,
+            registry.Registry.build(platform.settings, platform.datastore),
+            registry.PersonPrefill(id_number=CITIZEN_A.id_number, fields=("name",), purpose=PREFILL_PURPOSE),
+            actors["yhps_clerk"],
+        )
 
     numbers = {}
     for unit, clerk in (("yh_market", owner), ("ly_market", actors["ly_clerk"])):

@@ -29,8 +29,11 @@ from matrix_world import (
     CITIZEN_A,
     CLIENT_NAME,
     DRAFT_CODE,
+    DRAFT_DATASET,
     DRAFT_NAME,
+    FAILING_RULE,
     PASSWORD,
+    PREFILL_PURPOSE,
     PUBLISHED_CODE,
     PUBLISHED_DATASET,
     World,
@@ -55,7 +58,9 @@ class Call:
     method: str
     path: str  # formatted with the world's places
     body: Callable[[Places], Any] | None = None
-    kind: str = "json"  # "json", "form" or "push" (a raw JSON batch with an idempotency key)
+    # "json", "form", "upload" (a form with files: body gives (fields, files)) or "push" (a JSON batch
+    # with an idempotency key)
+    kind: str = "json"
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,7 @@ class Row:
     persona: str
     call: Call
     refused: int  # the persona's status
-    owner: str | None  # who may do the same; None only where nobody signed in may (see the row's name)
+    owner: str  # who may do the same
     allowed: int = 200
     marker: str = ""  # formatted with the places: absent from the persona's answer, present in the owner's
 
@@ -83,6 +88,11 @@ class Session:
         elif call.kind == "form":
             data = {"csrf_token": self.csrf, **(body or {})}
             reply = self.client.post(path, data=data, follow_redirects=False)
+        elif call.kind == "upload":
+            assert body is not None
+            fields, files = body
+            data = {"csrf_token": self.csrf, **fields}
+            reply = self.client.post(path, data=data, files=files, follow_redirects=False)
         else:
             headers = {"x-csrf-token": self.csrf}
             if call.kind == "push":
@@ -120,6 +130,35 @@ def _role(p: Places) -> dict[str, str]:
 
 def _password(p: Places) -> dict[str, str]:
     return {"new_password": f"Anhui#2026reset{p['n']}"}
+
+
+def _ticket(p: Places) -> dict[str, Any]:
+    return {"organisation_id": p["yh_market"], "title": f"{p['persona']} 开给瑶海市场监管的工单 {p['n']}"}
+
+
+def _resource(p: Places) -> dict[str, Any]:
+    return {
+        "code": f"331007001/{100000 + p['n']}",
+        "provider_organisation_id": p["yh_market"],
+        "name": f"{p['persona']} 登记的资源 {p['n']}",
+        "summary": "辖区内市场主体的登记信息。",
+        "format": "数据库",
+        "items": [{"name": "uscc", "label": "统一社会信用代码", "length": 18, "required": True}],
+        "share_type": "conditional",
+        "share_conditions": "仅向承担市场监管职责的部门共享",
+        "share_method": "接口调用",
+        "open_type": "none",
+        "update_cycle": "daily",
+    }
+
+
+def _mount(p: Places) -> dict[str, str]:
+    return {"kind": "dataset", "dataset": DRAFT_DATASET}
+
+
+def _upload(p: Places) -> tuple[dict[str, str], dict[str, tuple[str, bytes, str]]]:
+    csv = f"uscc,name,founded_on\n{entity()['uscc']},{p['persona']} 上传的企业 {p['n']},2020-01-01\n"
+    return {"resource": PUBLISHED_CODE}, {"file": ("market.csv", csv.encode(), "text/csv")}
 
 
 def _batch(p: Places) -> dict[str, Any]:
@@ -174,26 +213,38 @@ ROWS = [
         "yhps_clerk",
         marker="{a_name}",
     ),
-    Row(
-        "citizen B cannot read A's inbox over the API (nobody but staff has an inbox API)",
-        "B",
-        Call(GET, "/api/v1/notifications/inbox"),
-        401,
-        None,
-    ),
-    Row(
-        "citizen B cannot mark A's inbox message read over the API (nobody but staff has an inbox API)",
-        "B",
-        Call(POST, "/api/v1/notifications/inbox/{msg_a}/read"),
-        401,
-        None,
-    ),
-    Row(
-        "citizen B cannot mark A's inbox message read on the page (nobody but staff has an inbox page)",
-        "B",
-        Call(POST, "/inbox/{msg_a}/read", kind="form"),
-        401,
-        None,
+    *(
+        Row(name, "B", call, refused, "A", allowed, marker)
+        for name, call, refused, allowed, marker in (
+            (
+                "citizen B's inbox does not list A's message (API)",
+                Call(GET, "/api/v1/notifications/inbox"),
+                200,
+                200,
+                "给A的通知",
+            ),
+            (
+                "citizen B's inbox does not list A's message (page)",
+                Call(GET, "/inbox"),
+                200,
+                200,
+                "给A的通知",
+            ),
+            (
+                "citizen B cannot mark A's inbox message read (API)",
+                Call(POST, "/api/v1/notifications/inbox/{msg_a}/read"),
+                403,
+                200,
+                "",
+            ),
+            (
+                "citizen B cannot mark A's inbox message read (page)",
+                Call(POST, "/inbox/{msg_a}/read", kind="form"),
+                403,
+                303,
+                "",
+            ),
+        )
     ),
     *(
         Row(f"citizen B cannot reach the staff {path}", "B", Call(GET, path), 401 if api else 303, owner)
@@ -307,6 +358,30 @@ ROWS = [
         404,
         "yh_clerk",
     ),
+    Row(
+        "庐阳 clerk cannot open a ticket for a 瑶海 department (API)",
+        "ly_clerk",
+        Call(POST, "/api/v1/tickets", _ticket),
+        403,
+        "yh_clerk",
+        allowed=201,
+    ),
+    Row(
+        "庐阳 clerk cannot open a ticket for a 瑶海 department (page)",
+        "ly_clerk",
+        Call(POST, "/tickets", _ticket, kind="form"),
+        403,
+        "yh_clerk",
+        allowed=303,
+    ),
+    Row(
+        "庐阳 clerk's ticket statistics leave out 瑶海's organisations (API)",
+        "ly_clerk",
+        Call(GET, "/api/v1/tickets/statistics"),
+        200,
+        "yh_clerk",
+        marker="瑶海区市场监督管理局",
+    ),
     # --- staff accounts ------------------------------------------------------------------------------------
     Row(
         "庐阳 org admin does not see 瑶海's staff (page)",
@@ -370,6 +445,45 @@ ROWS = [
         403,
         "yh_admin",
         allowed=303,
+    ),
+    # --- the registry call log ------------------------------------------------------------------------------
+    *(
+        row
+        for persona in ("ly_admin", "yh_admin")
+        for row in (
+            Row(
+                f"{persona}'s registry call log leaves out 瑶海 public security's calls (API)",
+                persona,
+                Call(GET, "/api/v1/registry/calls"),
+                200,
+                "yhps_admin",
+                marker=PREFILL_PURPOSE,
+            ),
+            Row(
+                f"{persona}'s registry call log leaves out 瑶海 public security's calls (page)",
+                persona,
+                Call(GET, "/admin/registry/calls"),
+                200,
+                "yhps_admin",
+                marker=PREFILL_PURPOSE,
+            ),
+        )
+    ),
+    # --- the audit log and the security view ---------------------------------------------------------------
+    *(
+        Row(
+            f"庐阳 auditor's {what} leaves out 瑶海's entries",
+            "ly_auditor",
+            Call(GET, path),
+            200,
+            "yh_auditor",
+            marker=marker,
+        )
+        for what, path, marker in (
+            ("audit log (API)", "/api/v1/audit", "yh_clerk"),
+            ("audit log (page)", "/admin/audit", "yh_clerk"),
+            ("security events (API)", "/api/v1/security/events", "yh_clerk"),
+        )
     ),
     # --- systems registered for single sign-on ------------------------------------------------------------
     Row(
@@ -456,6 +570,35 @@ ROWS = [
                 marker=DRAFT_NAME,
             ),
             Row(
+                f"{who} cannot register a resource for 瑶海 market (API)",
+                persona,
+                Call(POST, "/api/v1/catalogue", _resource),
+                403,
+                "yh_clerk",
+                allowed=201,
+            ),
+            Row(
+                f"{who} cannot mount 瑶海 market's unpublished resource (API)",
+                persona,
+                Call(POST, "/api/v1/catalogue/{draft}/mount", _mount),
+                404,
+                "yh_clerk",
+            ),
+            Row(
+                f"{who} cannot compare the versions of 瑶海 market's unpublished resource (API)",
+                persona,
+                Call(GET, "/api/v1/catalogue/{draft}/diff?from=1&to=1"),
+                404,
+                "yh_clerk",
+            ),
+            Row(
+                f"{who} cannot compare the versions of 瑶海 market's unpublished resource (page)",
+                persona,
+                Call(GET, "/admin/catalogue/{draft}/diff?from=1&to=1"),
+                404,
+                "yh_clerk",
+            ),
+            Row(
                 f"{who} cannot read the rows of 瑶海 market's unpublished resource (API)",
                 persona,
                 Call(GET, f"/api/v1/catalogue/resources/{DRAFT_CODE}/rows"),
@@ -509,6 +652,38 @@ ROWS = [
                 marker=PUBLISHED_CODE,
             ),
             Row(
+                f"{who}'s quality dashboard leaves out 瑶海 market's resource (page)",
+                persona,
+                Call(GET, "/admin/quality"),
+                200,
+                "yh_clerk",
+                marker="瑶海区市场主体登记信息",
+            ),
+            Row(
+                f"{who} cannot run a quality check of 瑶海 market's resource (page)",
+                persona,
+                Call(POST, "/admin/quality/resources/{published}/run", kind="form"),
+                404,
+                "yh_clerk",
+                allowed=303,
+            ),
+            Row(
+                f"{who}'s tickets leave out the quality ticket raised for 瑶海 market (page)",
+                persona,
+                Call(GET, "/tickets"),
+                200,
+                "yh_clerk",
+                marker=FAILING_RULE,
+            ),
+            Row(
+                f"{who}'s tickets leave out the quality ticket raised for 瑶海 market (API)",
+                persona,
+                Call(GET, "/api/v1/tickets"),
+                200,
+                "yh_clerk",
+                marker=FAILING_RULE,
+            ),
+            Row(
                 f"{who} cannot open 瑶海 market's resource in the quality console (page)",
                 persona,
                 Call(GET, "/admin/quality/resources/{published}"),
@@ -552,6 +727,14 @@ ROWS = [
                 200,
                 "yh_clerk",
                 marker=PUBLISHED_DATASET,
+            ),
+            Row(
+                f"{who} cannot upload a file into 瑶海 market's resource (page)",
+                persona,
+                Call(POST, "/admin/loads/upload", _upload, kind="upload"),
+                403,
+                "yh_clerk",
+                allowed=303,
             ),
             Row(
                 f"{who} cannot push a batch into 瑶海 market's dataset (API)",
@@ -658,7 +841,7 @@ def test_row(people: People, row: Row) -> None:
     places = people.places(row.persona)
     reply = people[row.persona].send(row.call, places)
     assert reply.status_code == row.refused, _shown(reply)
-    if reply.status_code == 303 and row.owner is not None:
+    if reply.status_code == 303:
         # A refusal by redirect leads to signing in, never to the page asked for.
         assert reply.headers["location"].startswith("/login?next="), _shown(reply)
     marker = row.marker.format(**places)
@@ -668,8 +851,6 @@ def test_row(people: People, row: Row) -> None:
         # Nothing of A's reaches B, whatever the answer.
         assert CITIZEN_A.id_number not in reply.text
         assert CITIZEN_A.masked_id not in reply.text
-    if row.owner is None:
-        return
     owned = people.places(row.owner)
     allowed = people[row.owner].send(row.call, owned)
     assert allowed.status_code == row.allowed, _shown(allowed)

@@ -6,6 +6,10 @@ centre's included): a public function, or a public method of a public class, tha
 must in its body call ``uow.authorize(``, a ``policies.`` function or an ``authorise_`` function, or call
 a function of the same module (a method of the same class) that does, one level deep. The few that
 deliberately do not are listed in EXCEPTIONS with the reason.
+
+A ``policies.`` answer counts where it can decide: on its own, in a condition, assigned, returned, or
+passed to ``uow.authorize``, an ``authorise_`` function or a function of the module that calls one; passed
+into any other call (``uow.audit(..., allowed=policies.can_x(actor))``) it authorises nothing.
 """
 
 from __future__ import annotations

@@ -277,3 +277,23 @@ def test_unique_over_a_million_values_finds_exactly_the_repeated_ones() -> None:
     report = check_quality(rules, table, now=NOW, sample_size=10)
     expected = sorted([*repeated_at.tolist(), *(repeated_at - 3).tolist()])
     assert (report.result("u").failed, sorted(report.result("u").sample_keys)) == (8, expected)
+
+
+def test_a_rule_on_the_key_column_itself_over_several_files(tmp_path: Path) -> None:
+    """The key is read once from each file and must still reach the rules that check it."""
+    store = ParquetDuckDBStore(tmp_path, threads=1)
+    table = people().filter(pa.array([v is not None for v in people().column("uscc").to_pylist()]))
+    store.write_batch("people", "b0", table.slice(0, 2))
+    store.write_batch("people", "b1", table.slice(2))
+    rules = parse_rules(
+        {
+            "dataset": "people",
+            "key": "uscc",
+            "rules": [{"id": "uscc.checksum", "kind": "uscc_checksum", "field": "uscc", "message": "有误"}],
+        }
+    )
+    report = check_quality(rules, store, now=NOW, batch_rows=2)
+    expected = check_quality(rules, table, now=NOW)
+    assert report.rows == 5
+    assert report.result("uscc.checksum").failed == expected.result("uscc.checksum").failed == 2
+    assert sorted(report.result("uscc.checksum").sample_keys) == ["91350100M0001TGQXM", "x"]

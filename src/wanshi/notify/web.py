@@ -13,7 +13,7 @@ from wanshi.bootstrap import Platform
 from wanshi.kernel.actor import Actor
 from wanshi.notify import api as notify
 from wanshi.notify import policies
-from wanshi.web.auth import csrf_protect, get_platform, require_staff
+from wanshi.web.auth import csrf_protect, get_platform, require_signed_in, require_staff
 from wanshi.web.templating import render
 from wanshi.web.web_registry import AdminSection, permitted, render_admin
 
@@ -26,6 +26,8 @@ json_api = APIRouter(
 
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 StaffDep = Annotated[Actor, Depends(require_staff)]
+# Everyone signed in has an inbox: people get notices too (a new device, a delegation, their cases).
+SignedInDep = Annotated[Actor, Depends(require_signed_in)]
 
 
 class InboxMessageOut(BaseModel):
@@ -59,7 +61,7 @@ def _out(m: notify.InboxMessage) -> InboxMessageOut:
 def inbox_page(
     request: Request,
     platform: PlatformDep,
-    actor: StaffDep,
+    actor: SignedInDep,
     unread: bool = False,
     page: Annotated[int, Query(ge=1)] = 1,
 ) -> Response:
@@ -80,7 +82,7 @@ def inbox_page(
 
 
 @pages.post("/inbox/{message_id}/read")
-def mark_read_page(message_id: int, platform: PlatformDep, actor: StaffDep) -> Response:
+def mark_read_page(message_id: int, platform: PlatformDep, actor: SignedInDep) -> Response:
     with platform.uow() as uow:
         message = notify.mark_read(uow, message_id, actor)
     return RedirectResponse(message.link or "/inbox", status_code=303)
@@ -116,7 +118,7 @@ def sandbox_page(
 @json_api.get("/inbox", response_model=InboxOut, summary="My inbox (newest first)")
 def inbox_api(
     platform: PlatformDep,
-    actor: StaffDep,
+    actor: SignedInDep,
     unread: bool = False,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -130,7 +132,7 @@ def inbox_api(
 @json_api.post(
     "/inbox/{message_id}/read", response_model=InboxMessageOut, summary="Mark one of my messages read"
 )
-def mark_read_api(message_id: int, platform: PlatformDep, actor: StaffDep) -> InboxMessageOut:
+def mark_read_api(message_id: int, platform: PlatformDep, actor: SignedInDep) -> InboxMessageOut:
     with platform.uow() as uow:
         return _out(notify.mark_read(uow, message_id, actor))
 

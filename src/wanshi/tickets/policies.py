@@ -1,8 +1,10 @@
 """Who may do what with tickets: one rule per service function.
 
-- Seeing: staff see the tickets of organisations in their division subtree (a county's staff never see a
-  sibling county's), and the creating organisation's staff keep seeing a ticket it raised wherever it
-  was transferred. System administrators see everything in their scope, and only see.
+- Seeing: a department's staff see the tickets assigned to their own organisation, and the creating
+  organisation's staff keep seeing a ticket it raised wherever it was transferred. Overseers (supervisors,
+  system, security and audit administrators) see every ticket of their division subtree (a county's never
+  see a sibling county's); system administrators only see. A department never sees another department's
+  tickets: they can carry its data (a quality ticket holds failure counts and sample keys).
 - Working a ticket (accept, resolve, attach evidence): clerks and supervisors of the assigned organisation.
 - Transferring: those who work it, or a supervisor over its division; the receiving organisation must
   lie in the actor's own working scope.
@@ -18,6 +20,7 @@ from wanshi.tickets.domain import Ticket
 
 WORKING_ROLES = (Role.CLERK, Role.SUPERVISOR)
 ANY_ROLE = tuple(Role)
+OVERSEER_ROLES = (Role.SUPERVISOR, Role.SYS_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN)
 
 
 def _system(actor: Actor) -> bool:
@@ -34,7 +37,12 @@ def visible_scopes(actor: Actor) -> tuple[str, ...] | None:
         return None
     if not _staff(actor):
         return ()
-    return actor.divisions_for(*ANY_ROLE)
+    return actor.divisions_for(*OVERSEER_ROLES)
+
+
+def own_organisations(actor: Actor) -> frozenset[int]:
+    """Organisations whose assigned tickets the actor sees because they work there."""
+    return actor.organisations_for(*ANY_ROLE) if _staff(actor) else frozenset()
 
 
 def member_organisations(actor: Actor) -> frozenset[int]:
@@ -47,8 +55,10 @@ def can_view(actor: Actor, ticket: Ticket) -> bool:
         return True
     if not _staff(actor):
         return False
-    return actor.can_in_division(ticket.division_code, *ANY_ROLE) or (
-        ticket.creator_organisation_id in member_organisations(actor)
+    return (
+        actor.can_in_division(ticket.division_code, *OVERSEER_ROLES)
+        or ticket.organisation_id in own_organisations(actor)
+        or ticket.creator_organisation_id in member_organisations(actor)
     )
 
 

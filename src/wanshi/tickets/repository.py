@@ -207,16 +207,23 @@ def list_history(session: Session, ticket_id: int) -> list[HistoryEntry]:
 # --- queries ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Visibility:
-    """Division subtrees (None: everything) plus organisations whose raised tickets stay visible."""
+    """Division subtrees (None: everything), plus the tickets assigned to the actor's organisations and
+    those their organisations raised."""
 
     scopes: Sequence[str] | None
     creator_organisations: frozenset[int]
+    organisations: frozenset[int] = frozenset()
 
     def clause(self) -> ColumnElement[bool]:
         by_division = scope_filter(ticket.c.division_code, self.scopes)
-        if self.scopes is None or not self.creator_organisations:
+        if self.scopes is None:
             return by_division
-        return or_(by_division, ticket.c.creator_organisation_id.in_(sorted(self.creator_organisations)))
+        alternatives = [by_division]
+        if self.creator_organisations:
+            alternatives.append(ticket.c.creator_organisation_id.in_(sorted(self.creator_organisations)))
+        if self.organisations:
+            alternatives.append(ticket.c.organisation_id.in_(sorted(self.organisations)))
+        return or_(*alternatives)
 
 
 def _overdue(today: date) -> ColumnElement[bool]:

@@ -688,7 +688,11 @@ def find_ticket(uow: UnitOfWork, number: str, actor: Actor) -> TicketDetail:
 
 
 def _visibility(actor: Actor) -> repository.Visibility:
-    return repository.Visibility(policies.visible_scopes(actor), policies.member_organisations(actor))
+    return repository.Visibility(
+        policies.visible_scopes(actor),
+        policies.member_organisations(actor),
+        policies.own_organisations(actor),
+    )
 
 
 def _filters(query: TicketQuery) -> repository.Filters:

@@ -609,6 +609,10 @@ class _Plan:
         fingerprints of the unique rules' columns."""
         names = ["__key" if name == self.key else name for name in batch.schema.names]
         columns = list(batch.columns)
+        if self.key in self.columns:
+            # A rule checks the key column itself: it is read once and serves under both names.
+            columns.append(batch.column(self.key))
+            names.append(self.key)
         for number, rule in enumerate(self.unique_rules):
             if rule.field not in self.keyed_columns:
                 first, second = _hashed(batch.column(rule.field), cursor)
