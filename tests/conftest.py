@@ -15,10 +15,11 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from dbtools import empty_all_tables
 from wanshi.bootstrap import Platform, build_platform
 from wanshi.config import Settings
 from wanshi.infra.db import create_db_engine
-from wanshi.schema import load_metadata, seed_required_rows
+from wanshi.schema import load_metadata
 
 TEST_DB = os.environ.get("WANSHI_TEST_DB", "sqlite")
 
@@ -60,18 +61,6 @@ def schema_engine(database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-def _empty_all_tables(engine: Engine) -> None:
-    metadata = load_metadata()
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            for table in reversed(metadata.sorted_tables):
-                conn.execute(table.delete())
-        seed_required_rows(conn)
-
-
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
     return Settings(
@@ -90,7 +79,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 @pytest.fixture
 def platform(settings: Settings, schema_engine: Engine) -> Iterator[Platform]:
-    _empty_all_tables(schema_engine)
+    empty_all_tables(schema_engine)
     p = build_platform(settings)
     yield p
     p.dispose()

@@ -14,37 +14,23 @@ here because test folders cannot import each other.
 from __future__ import annotations
 
 import io
-import re
 from dataclasses import dataclass
-from datetime import date, timedelta
 from typing import Any
 
-import pyarrow as pa
-from sqlalchemy import Engine, text
-
+from people import Person, load_registries, register  # type: ignore[import-not-found]
 from wanshi.bootstrap import Platform
 from wanshi.datahub.catalogue import api as catalogue
 from wanshi.datahub.ingest import api as ingest
 from wanshi.datahub.quality import api as quality
 from wanshi.datahub.registry import api as registry
-from wanshi.identity.api import CreateStaffUser, LoginContext, RegisterPerson
+from wanshi.identity.api import CreateStaffUser
 from wanshi.identity.services.oidc import OidcService, RegisterClient, oidc_config
-from wanshi.kernel.actor import SYSTEM, Actor, ActorKind, Role, RoleGrant
-from wanshi.kernel.identifiers import generate_resident_id
+from wanshi.kernel.actor import SYSTEM, Actor, Role
 from wanshi.notify import api as notify
 from wanshi.org import api as org
-from wanshi.schema import load_metadata, seed_required_rows
 from wanshi.tickets import api as tickets
 
 PASSWORD = "Anhui#2026pass"
-CODE = re.compile(r"验证码为 (\d{6})")
-SANDBOX_READER = Actor(
-    kind=ActorKind.STAFF,
-    user_id=0,
-    username="sandbox-reader",
-    grants=(RoleGrant(Role.SYS_ADMIN, 0, "340000"),),
-)
-
 ORGANISATIONS = {
     "bureau": ("安徽省数据资源管理局", "340000"),
     "yh_market": ("瑶海区市场监督管理局", "340102"),
@@ -92,30 +78,6 @@ PREFILL_PURPOSE = "瑶海公安户籍业务预填"  # the purpose of 瑶海 publ
 ENTITY = {"uscc": "91110000600037341L", "name": "合肥瑶海示例商贸有限公司", "founded_on": "2020-01-01"}
 
 
-@dataclass(frozen=True)
-class Person:
-    number: int
-    name: str
-
-    @property
-    def id_number(self) -> str:
-        return generate_resident_id(
-            "340102", date(1980, 1, 1) + timedelta(days=self.number * 97), self.number
-        )
-
-    @property
-    def phone(self) -> str:
-        return f"1390000{self.number:04d}"
-
-    @property
-    def masked_id(self) -> str:
-        """As the platform shows an ID number: the first six and last four digits."""
-        return f"{self.id_number[:6]}********{self.id_number[-4:]}"
-
-    def context(self) -> LoginContext:
-        return LoginContext(source_address=f"10.9.0.{self.number}", user_agent="pytest", device_token=None)
-
-
 CITIZEN_A = Person(1, "张安")
 CITIZEN_B = Person(2, "李博")
 
@@ -139,76 +101,6 @@ class World:
 
     def org_id(self, key: str) -> int:
         return self.organisations[key].id
-
-
-def empty_tables(engine: Engine) -> None:
-    """As the suite's ``platform`` fixture does, for a world shared by a whole module."""
-    metadata = load_metadata()
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            for table in reversed(metadata.sorted_tables):
-                conn.execute(table.delete())
-        seed_required_rows(conn)
-
-
-def _sms_code(platform: Platform, phone: str) -> str:
-    platform.worker().run_until_idle()
-    masked = notify.mask_phone(phone)
-    with platform.uow() as uow:
-        sent = notify.list_sandbox_messages(uow, SANDBOX_READER, channel=notify.Channel.SMS, limit=200)
-    for message in sorted(sent, key=lambda m: m.id, reverse=True):
-        found = CODE.search(message.body)
-        if message.address == masked and found:
-            return found.group(1)
-    raise AssertionError(f"no code was sent to {masked}")
-
-
-def register_citizen(platform: Platform, person: Person) -> Actor:
-    with platform.uow() as uow:
-        sent = platform.identity.accounts.send_registration_code(uow, person.phone, person.context())
-    cmd = RegisterPerson(
-        name=person.name,
-        id_number=person.id_number,
-        phone=person.phone,
-        password=PASSWORD,
-        challenge=sent.challenge,
-        code=_sms_code(platform, person.phone),
-    )
-    with platform.uow() as uow:
-        return platform.identity.accounts.register_person(uow, cmd, person.context()).actor
-
-
-def _load_population(platform: Platform, people: tuple[Person, ...]) -> None:
-    platform.datastore.write_batch(
-        "population",
-        "people",
-        pa.table(
-            {
-                "record_id": pa.array([p.number for p in people], pa.int64()),
-                "id_number": [p.id_number for p in people],
-                "name": [p.name for p in people],
-            }
-        ),
-    )
-    # The registry indexes both base registries; nobody here acts for an enterprise.
-    platform.datastore.write_batch(
-        "legal_person",
-        "entities",
-        pa.table(
-            {
-                "record_id": pa.array([], pa.int64()),
-                "credit_code": pa.array([], pa.string()),
-                "name": pa.array([], pa.string()),
-                "legal_rep_name": pa.array([], pa.string()),
-                "status": pa.array([], pa.string()),
-            }
-        ),
-    )
-    with platform.uow() as uow:
-        registry.reindex(uow, registry.Registry.build(platform.settings, platform.datastore), SYSTEM)
 
 
 def _resource(platform: Platform, actor: Actor, provider: int, code: str, name: str, dataset: str) -> int:
@@ -302,7 +194,8 @@ def _people(platform: Platform) -> tuple[dict[str, org.Organisation], dict[str, 
 def build_world(platform: Platform) -> World:
     organisations, actors = _people(platform)
     owner, bureau = actors["yh_clerk"], actors["prov_admin"]
-    _load_population(platform, (CITIZEN_A, CITIZEN_B))
+    # The registry indexes both base registries; nobody here acts for an enterprise.
+    load_registries(platform, (CITIZEN_A, CITIZEN_B))
     with platform.uow() as uow:
         registry.grant_registry(
             uow,
@@ -313,7 +206,7 @@ def build_world(platform: Platform) -> World:
         )
     citizens = {"A": CITIZEN_A, "B": CITIZEN_B}
     for key, person in citizens.items():
-        actors[key] = register_citizen(platform, person)
+        actors[key] = register(platform, person)
     with platform.uow() as uow:
         registry.person_prefill(
             uow,

@@ -25,6 +25,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
+from dbtools import empty_all_tables  # type: ignore[import-not-found]
 from matrix_world import (
     CITIZEN_A,
     CLIENT_NAME,
@@ -38,7 +39,6 @@ from matrix_world import (
     PUBLISHED_DATASET,
     World,
     build_world,
-    empty_tables,
     entity,
 )
 from signin import signed_in
@@ -755,7 +755,7 @@ def matrix_platform(
     tmp_path_factory: pytest.TempPathFactory, database_url: str, schema_engine: Engine
 ) -> Iterator[Platform]:
     """One platform for the module: the rows only read, or add what no later row depends on."""
-    empty_tables(schema_engine)
+    empty_all_tables(schema_engine)
     settings = Settings(
         env="test",
         data_dir=Path(tmp_path_factory.mktemp("matrix")) / "var",

@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
-from people import Enterprise, Person, load_registries, register  # type: ignore[import-not-found]
 from sqlalchemy import select
 
+from people import Enterprise, Person, load_registries, register  # type: ignore[import-not-found]
 from wanshi.bootstrap import Platform
 from wanshi.datahub.registry import api as registry
 from wanshi.identity.api import (

@@ -522,3 +522,17 @@ def test_withdrawing_consent_on_the_account_page_ends_the_systems_access(world: 
         again = browser.get(_start(world).url)
     assert _introspect(world, tokens["access_token"])["active"] is False
     assert again.status_code == 200  # consent is asked again
+
+
+def test_authorization_request_may_be_a_form_post(world: World) -> None:
+    started = _start(world, "openid")
+    params = parse_qs(urlsplit(started.url).query)
+    form = {k: v[0] for k, v in params.items()}
+    with _browser(world) as browser:
+        first = browser.post("/oidc/authorize", data=form)  # no CSRF token: it is not our consent form
+        assert first.status_code == 303
+        next_path = parse_qs(urlsplit(first.headers["location"]).query)["next"][0]
+        sign_in(browser, "wangfang", PASSWORD, next_path)
+        consent = browser.post("/oidc/authorize", data=form)
+    assert consent.status_code == 200
+    assert 'name="decision" value="allow"' in consent.text

@@ -32,8 +32,10 @@ from wanshi.identity.services.oidc_provider import (
     ConsentNeeded,
     Headers,
     HttpCall,
+    LoginNeeded,
     OidcProvider,
     Redirect,
+    Refused,
     build_provider,
 )
 from wanshi.identity.tables.oidc import oidc_key
@@ -464,3 +466,78 @@ def test_claims_for_people_and_enterprises() -> None:
         "delegated_scopes": ["licence", "tax"],
         "credit_code": "91340100MA2XXXXX0X",
     }
+
+
+def test_prompt_login_and_max_age_ask_for_a_fresh_login(flow: Flow, frozen: list[datetime]) -> None:
+    flow.actor = flow.sign_in()  # a session started at the frozen time
+    flow.code("openid")  # consent given, so only the login question is left
+    step, _ = flow.authorize("openid", prompt="login consent")
+    assert isinstance(step, LoginNeeded)
+    assert step.again
+    assert ("prompt", "consent") in step.params  # login dropped, or the next visit would loop
+    assert ("client_id", flow.client_id) in step.params
+    frozen[0] += timedelta(minutes=10)
+    step, _ = flow.authorize("openid", max_age="300")
+    assert isinstance(step, LoginNeeded)
+    step, _ = flow.authorize("openid", max_age="3600")
+    assert isinstance(step, Redirect)
+
+
+def _introspect(flow: Flow, token: str, secret: str | None = None, **extra: str) -> Any:
+    call = _post(
+        "/oidc/introspect", {"token": token, **extra}, [_basic(flow.client_id, secret or flow.secret or "")]
+    )
+    with flow.platform.uow() as uow:
+        return flow.provider.introspect(uow, call, ISSUER)
+
+
+def _revoke(flow: Flow, token: str) -> Any:
+    call = _post("/oidc/revoke", {"token": token}, [_basic(flow.client_id, flow.secret or "")])
+    with flow.platform.uow() as uow:
+        return flow.provider.revoke(uow, call, ISSUER)
+
+
+def test_introspection_and_revocation(flow: Flow) -> None:
+    code, verifier = flow.code("openid offline_access")
+    tokens = flow.exchange(code, verifier).body
+    active = _introspect(flow, tokens["access_token"])
+    assert active.status == 200
+    assert active.body["active"] is True
+    assert active.body["client_id"] == flow.client_id
+    assert active.body["acct_type"] == "staff"
+    assert _introspect(flow, tokens["access_token"], secret="wrong").status == 401
+    refresh = _introspect(flow, tokens["refresh_token"], token_type_hint="refresh_token")
+    assert refresh.body["active"] is True
+    assert refresh.body["token_type"] == "refresh_token"
+    assert _introspect(flow, "not-a-token").body == {"active": False}
+
+    assert _revoke(flow, tokens["access_token"]).status == 200
+    assert _introspect(flow, tokens["access_token"]).body == {"active": False}
+    assert flow.userinfo(tokens["access_token"]).status == 401
+    refreshed = flow.token({"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+    assert refreshed.status == 200  # revoking the access token leaves its refresh token
+    assert _revoke(flow, refreshed.body["refresh_token"]).status == 200
+    # A refresh token takes its whole family with it, including the access token issued beside it.
+    assert _introspect(flow, refreshed.body["access_token"]).body == {"active": False}
+
+
+def test_disabling_a_client_kills_its_tokens(flow: Flow) -> None:
+    code, verifier = flow.code("openid")
+    tokens = flow.exchange(code, verifier).body
+    with flow.platform.uow() as uow:
+        flow.provider.oidc.disable_client(uow, flow.client_id, SYSTEM)
+    assert flow.userinfo(tokens["access_token"]).status == 401
+    step, _ = flow.authorize("openid")
+    assert isinstance(step, Refused)  # an unknown or disabled client is not sent anything
+
+
+def test_maintenance_job_is_registered_and_rotates(platform: Platform) -> None:
+    from wanshi.identity.services.oidc import MAINTENANCE_JOB
+
+    assert MAINTENANCE_JOB in platform.jobs.handlers
+    assert MAINTENANCE_JOB in platform.jobs.schedules
+    with platform.uow() as uow:
+        _service(platform).maintain(uow)
+        uow.commit()
+    with platform.uow() as uow:
+        assert len(_service(platform).published_keys(uow)) == 1

@@ -41,6 +41,11 @@ class Person:
     def phone(self) -> str:
         return f"1390000{self.number:04d}"
 
+    @property
+    def masked_id(self) -> str:
+        """As the platform shows an ID number: the first six and last four digits."""
+        return f"{self.id_number[:6]}********{self.id_number[-4:]}"
+
     def context(self) -> LoginContext:
         return LoginContext(source_address=f"10.9.0.{self.number}", user_agent="pytest", device_token=None)
 
