@@ -245,7 +245,9 @@ def sms_login(
 
 # --- scan to log in ---------------------------------------------------------------------------------
 def _qr_page(request: Request, token: str, next_path: str, *, error: str = "") -> Response:
-    approve_url = f"{str(request.base_url).rstrip('/')}/login/qr/approve?t={token}"
+    # The configured public address when there is one: the Host header is the client's to choose.
+    public: str = request.app.state.platform.settings.public_url
+    approve_url = f"{(public or str(request.base_url)).rstrip('/')}/login/qr/approve?t={token}"
     svg = qr_svg(approve_url, "扫码登录二维码")
     context = {"qr_svg": svg, "approve_url": approve_url, "next": next_path, "error": error, "tab": "qr"}
     return render(request, "identity/login_qr.html", context)
