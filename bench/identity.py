@@ -365,6 +365,53 @@ def _logins(
     return sequential, parallel
 
 
+def _uow_floor(data_dir: Path, database_url: str, count: int = 300) -> float:
+    """Milliseconds of one unit of work running a single ``SELECT 1`` (session, connection, BEGIN,
+    rollback): what any endpoint that reads the database pays at least, measured in this process."""
+    from sqlalchemy import text
+
+    from wanshi.bootstrap import build_platform
+    from wanshi.config import Settings
+
+    settings = Settings(
+        env="development", data_dir=data_dir, database_url=database_url, worker_in_process=False
+    )
+    platform = build_platform(settings)
+    try:
+        with platform.uow() as uow:
+            uow.session.execute(text("SELECT 1"))
+        started = time.perf_counter()
+        for _ in range(count):
+            with platform.uow() as uow:
+                uow.session.execute(text("SELECT 1"))
+        return (time.perf_counter() - started) / count * 1000
+    finally:
+        platform.dispose()
+
+
+def _query_floor(database_url: str, access_token: str, count: int = 300) -> float:
+    """Milliseconds of userinfo's one query alone, on a kept connection in autocommit (no BEGIN, so no
+    write lock on SQLite): what a read-only unit of work could cost. A comparison for the figures above,
+    not a path the platform takes."""
+    from sqlalchemy import create_engine
+
+    from wanshi.identity.repository.oidc import token_statement
+    from wanshi.infra.crypto import token_digest
+
+    engine = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    statement, digest = token_statement(), token_digest(access_token)
+    try:
+        with engine.connect() as conn:
+            if conn.execute(statement, {"digest": digest}).first() is None:
+                raise BenchError("the bench's token is not in the database")
+            started = time.perf_counter()
+            for _ in range(count):
+                conn.execute(statement, {"digest": digest}).first()
+            return (time.perf_counter() - started) / count * 1000
+    finally:
+        engine.dispose()
+
+
 # --- the run ----------------------------------------------------------------------------------------------
 @dataclass
 class Outcome:
@@ -374,6 +421,8 @@ class Outcome:
     argon2: str
     results: dict[str, list[float]] = field(default_factory=dict)
     logins: tuple[float, float] = (0.0, 0.0)
+    uow_ms: float = 0.0
+    query_ms: float = 0.0
 
     def median_rps(self, name: str) -> float:
         return median(self.results[name])
@@ -396,6 +445,8 @@ def measure(opts: Options) -> Outcome:
                 "wanshi", "bench.apps:wanshi_app", _env(data_dir, database_url), root / "server.log", None
             )
             outcome = Outcome(options=opts, date=utc_now(), facts=facts, argon2=world.argon2)
+            outcome.uow_ms = _uow_floor(data_dir, database_url)
+            outcome.query_ms = _query_floor(database_url, world.access_token)
             stack.enter_context(running([server], READY_PATH))
             _run_load(opts, server, _targets(world), outcome)
             outcome.logins = _logins(data_dir, database_url, world.username, opts.logins, opts.login_threads)
@@ -432,14 +483,19 @@ def section(out: Outcome) -> str:
     ]
     facts = "\n".join(f"| {k} | {v} |" for k, v in out.facts.items())
     sequential, parallel = out.logins
+    database = (
+        "SQLite in a temporary directory (the embedded default)"
+        if o.database == "sqlite"
+        else f"a scratch PostgreSQL database on `{_shown_database(o.database)}`"
+    )
     figures = {n: f"{out.median_rps(n):.0f}" for n in out.results if not n.endswith("(baseline)")}
     return f"""## {TITLE}
 
 **What is measured.** Requests per second of `GET /oidc/userinfo` (bearer access token, scopes
 `openid profile`: one query joining token, system, login session and account, then the claims) and
 `POST /oidc/introspect` (RFC 7662, the system's secret in HTTP Basic) against one uvicorn process serving the
-Wanshi app as production builds it (`bench.apps:wanshi_app`: log level INFO, access log on, SQLite in a
-temporary directory, in-process worker off, `WANSHI_PUBLIC_URL=http://localhost`), with `GET /healthz` on
+Wanshi app as production builds it (`bench.apps:wanshi_app`: log level INFO, access log on, {database},
+in-process worker off, `WANSHI_PUBLIC_URL=http://localhost`), with `GET /healthz` on
 the same server in the same run as the baseline. The token is minted through the provider's services
 (consent, code, PKCE exchange) before the server starts. Load: {o.connections} keep-alive HTTP/1.1
 connections from one asyncio process on the same machine, {o.warmup:g} s warm-up per endpoint, {o.rounds}
@@ -463,6 +519,14 @@ account, {o.logins} times one after the other and {o.logins} times on {o.login_t
 | endpoint | rounds (req/s) | median | spread | ratio to /healthz |
 |---|---|---|---|---|
 {chr(10).join(rows)}
+
+**What bounds it.** One unit of work running a single `SELECT 1` (session, connection, `BEGIN`, rollback;
+on SQLite a new connection with its pragmas and `BEGIN IMMEDIATE`, which takes the write lock) took
+**{out.uow_ms:.2f} ms** in this process before the load: every database-reading endpoint pays at least that,
+so one process cannot serve more than about {1000 / out.uow_ms if out.uow_ms else 0:.0f} of them per second
+whatever the endpoint does. Userinfo and introspection each run one such unit of work with one query.
+The same query alone on a kept connection in autocommit took **{out.query_ms:.3f} ms**: the difference is
+the cost of the unit of work (connection set-up and the transaction), not of the OIDC work.
 
 Password logins: **{sequential:.1f}/s** one at a time, **{parallel:.1f}/s** on {o.login_threads} threads
 ({out.argon2}; each login is one argon2id verification, which bounds the rate).

@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import pyotp
 import pytest
@@ -24,6 +25,7 @@ from wanshi.datahub.datagen.population import PopulationOptions, generate_popula
 from wanshi.datahub.datagen.writers import write_to_store
 from wanshi.datahub.registry import api as registry
 from wanshi.identity import api as identity
+from wanshi.identity.services.oidc import OidcService, RegisterClient, oidc_config
 from wanshi.identity.services.upkeep import purge_login_leftovers
 from wanshi.identity.tables import login_session, user
 from wanshi.infra.tables import audit_entry
@@ -520,3 +522,28 @@ def test_recovery_needs_the_phone_and_the_id_number_and_signs_out_everywhere(
             assert platform.identity.login.with_password(uow, "13800138015", "Found#Again2026", CTX)
     finally:
         clock.set_clock(previous)
+
+
+def test_login_pages_for_a_registered_system_allow_its_address_in_form_action(
+    platform: Platform, clerk: Any, app_client: TestClient
+) -> None:
+    """Browsers apply form-action to the redirects after the login form: login -> authorize -> the system."""
+    service = OidcService(oidc_config(platform.settings), platform.sealer)
+    with platform.uow() as uow:
+        issued = service.register_client(
+            uow,
+            RegisterClient(
+                organisation_id=clerk.organisation_id,
+                name="不动产登记系统",
+                redirect_uris=("https://bdc.example/cb",),
+            ),
+            SYSTEM,
+        )
+    authorize = urlencode({"client_id": issued.client.client_id, "redirect_uri": "https://bdc.example/cb"})
+    page = app_client.get("/login", params={"next": f"/oidc/authorize?{authorize}"})
+    assert "form-action 'self' https://bdc.example;" in page.headers["content-security-policy"]
+    # An address the system did not register, or no system at all, gets the plain policy.
+    foreign = urlencode({"client_id": issued.client.client_id, "redirect_uri": "https://evil.example/cb"})
+    for next_path in (f"/oidc/authorize?{foreign}", "/account"):
+        page = app_client.get("/login", params={"next": next_path})
+        assert "form-action 'self';" in page.headers["content-security-policy"]

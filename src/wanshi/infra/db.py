@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import NullPool, QueuePool
 
 # Stable constraint names so Alembic migrations are reproducible on both databases.
 metadata = MetaData(
@@ -36,11 +36,15 @@ def create_db_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> En
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
+        # Connections are kept (a new one costs the PRAGMAs below and, on the last close, a WAL checkpoint
+        # with a disk flush: measured a millisecond of every unit of work). A file database only.
+        pooled = bool(database) and database != ":memory:"
         engine = create_engine(
             url,
             echo=echo,
-            poolclass=NullPool,
+            poolclass=QueuePool if pooled else NullPool,
             connect_args={"check_same_thread": False, "timeout": 30},
+            **({"pool_size": pool_size, "max_overflow": pool_size * 2} if pooled else {}),
         )
         _configure_sqlite(engine)
         return engine

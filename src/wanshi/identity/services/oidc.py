@@ -12,6 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from joserfc.jwk import ECKey, KeySet
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -377,6 +378,25 @@ def _client_or_404(uow: UnitOfWork, *, pk: int | None = None, client_id: str | N
     if row is None:
         raise NotFound("找不到该接入系统")
     return repo.client_from_row(row)
+
+
+def return_origin(uow: UnitOfWork, next_path: str) -> str | None:
+    """Where a sign-in that continues to ``next_path`` ends up, when that is an authorization request of an
+    active system to one of its registered addresses: the login pages must allow that origin in their CSP
+    form-action, because browsers apply it to every redirect that follows a form."""
+    parts = urlsplit(next_path)
+    if parts.path != "/oidc/authorize" or parts.netloc:
+        return None
+    query = parse_qs(parts.query)
+    client_id, redirect_uri = query.get("client_id", [""])[0], query.get("redirect_uri", [""])[0]
+    row = repo.client_row(uow.session, client_id=client_id) if client_id else None
+    if row is None:
+        return None
+    client = repo.client_from_row(row)
+    if not client.active or redirect_uri not in client.redirect_uris:
+        return None
+    target = urlsplit(redirect_uri)
+    return f"{target.scheme}://{target.netloc}"
 
 
 def register_jobs(registry: JobRegistry, settings: Settings, sealer: Sealer) -> None:

@@ -65,6 +65,7 @@ from wanshi.identity.repository import get_user_row, grants_of, update_user
 from wanshi.identity.repository import login as login_repo
 from wanshi.identity.repository import oidc as repo
 from wanshi.identity.services import IdentityService
+from wanshi.identity.services.enterprise import legal_person_claims
 from wanshi.identity.services.oidc import OidcService, oidc_config, secret_matches
 from wanshi.infra.crypto import Sealer, token_digest
 from wanshi.infra.uow import UnitOfWork
@@ -134,7 +135,11 @@ class Refused:
 
 @dataclass(frozen=True)
 class LoginNeeded:
-    pass
+    """Send the browser to the login page, then back to the request with ``params``; ``again`` when the
+    person is signed in but the system asked for a fresh login (prompt=login, or max_age exceeded)."""
+
+    again: bool = False
+    params: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -647,8 +652,13 @@ class _Revocation(RevocationEndpoint):  # type: ignore[misc]
     def revoke_token(self, token: _Token, request: _Request) -> None:
         """An access token alone; a refresh token with every token of its family (RFC 7009 section 2.1)."""
         server: _Server = self.server
-        where = {"id": int(token.row.id)} if token.kind == "access" else {"family": token.row.family}
-        revoked = repo.revoke_tokens(server.uow.session, server.now, "revoked_by_client", **where)
+        if token.kind == "access":
+            # Its row also holds the refresh token, which lives on: the access token is expired instead.
+            revoked = repo.expire_access(server.uow.session, int(token.row.id), server.now)
+        else:
+            revoked = repo.revoke_tokens(
+                server.uow.session, server.now, "revoked_by_client", family=token.row.family
+            )
         server.uow.audit(
             _client_actor(request.client),
             "identity.oidc.token.revoke",
@@ -781,6 +791,13 @@ class OidcProvider:
             return _error_step(error)
         if not signed_in:
             return LoginNeeded()
+        if decision is None and self._needs_fresh_login(uow, grant.request.payload.data, actor, server.now):
+            # Back to the request without prompt=login, or the fresh login would be asked for again.
+            kept = [
+                (k, " ".join(p for p in v.split() if p != "login") if k == "prompt" else v)
+                for k, v in [*call.query, *call.form]
+            ]
+            return LoginNeeded(again=True, params=tuple((k, v) for k, v in kept if v))
         uow.authorize(signed_in, actor, "identity.oidc.authorize")
         client: _Client = grant.request.client
         requested = parse_scopes(grant.request.scope or "")
@@ -825,6 +842,17 @@ class OidcProvider:
         uow.commit()
         location = answer.location
         return Redirect(location) if location else Refused("server_error", "no redirect")
+
+    @staticmethod
+    def _needs_fresh_login(uow: UnitOfWork, data: dict[str, str], actor: Actor, now: datetime) -> bool:
+        """OIDC Core 3.1.2.1: prompt=login asks for a new login; max_age bounds the age of the last one."""
+        if "login" in (data.get("prompt") or "").split():
+            return True
+        raw = data.get("max_age")
+        if raw is None or not raw.isdigit() or actor.session_id is None:
+            return False
+        session = login_repo.get_session(uow.session, actor.session_id)
+        return session is None or (now - clock.as_utc(session.created_at)).total_seconds() > int(raw)
 
     def save_code(self, uow: UnitOfWork, code: str, request: _Request, now: datetime) -> None:
         actor: Actor = request.user
@@ -871,7 +899,7 @@ class OidcProvider:
         except OAuth2Error as error:  # raised before Authlib's own handling (e.g. plain HTTP)
             answer = _error_answer(error)
         uow.commit()
-        return HttpAnswer(answer.status, answer.body, [*answer.headers, *NO_STORE])
+        return _no_store(answer)
 
     def userinfo(self, uow: UnitOfWork, call: HttpCall, issuer: str) -> HttpAnswer:
         server = _Server(self, uow, issuer)
@@ -909,7 +937,7 @@ class OidcProvider:
             answer: HttpAnswer = _Server(self, uow, issuer).create_endpoint_response("introspection", call)
         except OAuth2Error as error:
             answer = _error_answer(error)
-        return HttpAnswer(answer.status, answer.body, [*answer.headers, *NO_STORE])
+        return _no_store(answer)
 
     def revoke(self, uow: UnitOfWork, call: HttpCall, issuer: str) -> HttpAnswer:
         try:
@@ -952,10 +980,10 @@ class OidcProvider:
         return replace(base, **extra)
 
     def enterprise_claims(self, uow: UnitOfWork, legal_person_id: int) -> dict[str, Any]:
-        """Extension point: the enterprise's credit code and name once legal-person accounts provide them.
-        Replace (or wrap) this method when building the provider; it must not disclose more than the
-        person's delegation covers."""
-        return {}
+        """The enterprise the person acts for: its credit code and name (the delegated scopes come with the
+        grantee; a revoked or expired delegation never reaches here, the session falls back to the person)."""
+        credit_code, name = legal_person_claims(uow, legal_person_id)
+        return {"credit_code": credit_code, "enterprise_name": name}
 
     # --- RP-initiated logout -----------------------------------------------------------------------------
     def logout(
@@ -994,6 +1022,13 @@ class OidcProvider:
 def _public_id(uow: UnitOfWork, user_id: int) -> str | None:
     row = get_user_row(uow.session, user_id=user_id)
     return row.public_id if row is not None else None
+
+
+def _no_store(answer: HttpAnswer) -> HttpAnswer:
+    """Token answers must not be cached (RFC 6749 section 5.1); Authlib's already say so, errors may not."""
+    present = {k.lower() for k, _ in answer.headers}
+    extra = [(k, v) for k, v in NO_STORE if k.lower() not in present]
+    return HttpAnswer(answer.status, answer.body, [*answer.headers, *extra])
 
 
 def _error_answer(error: OAuth2Error) -> HttpAnswer:

@@ -30,7 +30,7 @@ PAGE = 50
 NO_STORE = {"Cache-Control": "no-store"}
 TYPE_NAMES = {
     ClientType.CONFIDENTIAL: "机密客户端（服务端系统，持有密钥）",
-    ClientType.PUBLIC: "公开客户端（移动应用或浏览器应用，无密钥）",
+    ClientType.PUBLIC: "公开客户端（移动应用或桌面应用，无密钥）",
 }
 
 pages = APIRouter(prefix="/developer", dependencies=[Depends(csrf_protect)], include_in_schema=False)

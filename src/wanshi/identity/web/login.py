@@ -17,6 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from wanshi.bootstrap import Platform
 from wanshi.identity import api as identity
 from wanshi.identity.domain.login import Factor, QrStatus, new_totp_secret, totp_uri
+from wanshi.identity.services.oidc import return_origin
 from wanshi.kernel.actor import Actor
 from wanshi.kernel.errors import NotAuthenticated, NotFound, TooManyRequests, ValidationFailed, WanshiError
 from wanshi.web.auth import (
@@ -28,6 +29,7 @@ from wanshi.web.auth import (
     remember_device,
     start_session,
 )
+from wanshi.web.middleware import CSP
 from wanshi.web.public import safe_next
 from wanshi.web.templating import render
 
@@ -37,6 +39,25 @@ TOTP_ISSUER = "皖事通办"
 pages = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 ActorDep = Annotated[Actor, Depends(current_actor)]
+
+
+def _login_page(request: Request, context: dict[str, Any], *, status_code: int = 200) -> Response:
+    response = render(request, "identity/login.html", context, status_code=status_code)
+    return _allow_return(request, response, str(context.get("next", "/")))
+
+
+def _allow_return(request: Request, response: Response, next_path: str) -> Response:
+    """A sign-in for a provincial system ends in a redirect to it; browsers apply the login form's CSP
+    form-action to every redirect that follows the form, so its origin is allowed there too."""
+    if next_path.startswith("/oidc/"):
+        platform: Platform = request.app.state.platform
+        with platform.uow() as uow:
+            origin = return_origin(uow, next_path)
+        if origin is not None:
+            response.headers["content-security-policy"] = CSP.replace(
+                "form-action 'self'", f"form-action 'self' {origin}"
+            )
+    return response
 
 
 def _signed_in(request: Request, done: identity.Done, next_path: str) -> Response:
@@ -50,9 +71,7 @@ def _signed_in(request: Request, done: identity.Done, next_path: str) -> Respons
 @pages.get("/login")
 def login_form(request: Request, actor: ActorDep, next: str = "/") -> Response:
     expired = bool(getattr(request.state, "session_expired", False))
-    return render(
-        request, "identity/login.html", {"next": safe_next(next), "expired": expired, "tab": "password"}
-    )
+    return _login_page(request, {"next": safe_next(next), "expired": expired, "tab": "password"})
 
 
 @pages.post("/login")
@@ -68,7 +87,7 @@ def login(
             step = platform.identity.login.with_password(uow, username, password, login_context(request))
     except (NotAuthenticated, TooManyRequests) as exc:
         context = {"next": safe_next(next), "error": exc.message, "username": username, "tab": "password"}
-        return render(request, "identity/login.html", context, status_code=exc.http_status)
+        return _login_page(request, context, status_code=exc.http_status)
     if isinstance(step, identity.Done):
         return _signed_in(request, step, next)
     request.session["pending"] = {
@@ -113,7 +132,10 @@ def _second_factor_page(
             secret = new_totp_secret()
             request.session["enrol_secret"] = secret
         context.update(_totp_enrolment(secret, f"user-{owed.user_id}"))
-    return render(request, "identity/second_factor.html", context, status_code=status_code)
+    next_path = str((request.session.get("pending") or {}).get("next", "/"))
+    return _allow_return(
+        request, render(request, "identity/second_factor.html", context, status_code=status_code), next_path
+    )
 
 
 def qr_svg(content: str, title: str) -> str:
@@ -176,9 +198,8 @@ def second_factor(
     except (NotAuthenticated, ValidationFailed) as exc:
         if exc.error_code == "account_locked":
             end_session(request)
-            return render(
+            return _login_page(
                 request,
-                "identity/login.html",
                 {"error": exc.message, "tab": "password", "next": "/"},
                 status_code=401,
             )
@@ -190,7 +211,7 @@ def second_factor(
 # --- SMS code alone (people) ------------------------------------------------------------------------
 @pages.get("/login/sms")
 def sms_form(request: Request, actor: ActorDep, next: str = "/") -> Response:
-    return render(request, "identity/login.html", {"next": safe_next(next), "tab": "sms"})
+    return _login_page(request, {"next": safe_next(next), "tab": "sms"})
 
 
 @pages.post("/login/sms/send")
@@ -205,13 +226,9 @@ def sms_send(
         with platform.uow() as uow:
             sent = platform.identity.login.send_login_sms(uow, phone, login_context(request))
     except (TooManyRequests, ValidationFailed) as exc:
-        return render(
-            request, "identity/login.html", {**context, "error": exc.message}, status_code=exc.http_status
-        )
+        return _login_page(request, {**context, "error": exc.message}, status_code=exc.http_status)
     request.session["otp"] = sent.challenge
-    return render(
-        request, "identity/login.html", {**context, "sms_sent": True, "shown_code": sent.shown_code}
-    )
+    return _login_page(request, {**context, "sms_sent": True, "shown_code": sent.shown_code})
 
 
 @pages.post("/login/sms")
@@ -227,7 +244,7 @@ def sms_login(
             step = platform.identity.login.with_sms(uow, challenge, code, login_context(request))
     except NotAuthenticated as exc:
         context = {"next": safe_next(next), "tab": "sms", "sms_sent": True, "error": exc.message}
-        return render(request, "identity/login.html", context, status_code=401)
+        return _login_page(request, context, status_code=401)
     request.session.pop("otp", None)
     if isinstance(step, identity.Done):
         return _signed_in(request, step, next)
@@ -276,9 +293,8 @@ def qr_check(request: Request, platform: PlatformDep) -> Response:
         return _signed_in(request, outcome, str(held.get("next", "/")))
     if outcome is QrStatus.DENIED:
         request.session.pop("qr", None)
-        return render(
+        return _login_page(
             request,
-            "identity/login.html",
             {"tab": "password", "next": "/", "error": "手机端已拒绝本次登录"},
             status_code=401,
         )

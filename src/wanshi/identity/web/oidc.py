@@ -20,6 +20,7 @@ from starlette.routing import Route
 from wanshi.bootstrap import Platform
 from wanshi.identity.domain.oidc import SCOPE_WORDS, SENSITIVE_SCOPES
 from wanshi.identity.services.oidc_provider import (
+    AuthorizeStep,
     ConsentNeeded,
     Headers,
     HttpAnswer,
@@ -98,7 +99,7 @@ def _json(answer: HttpAnswer) -> Response:
 
 # --- discovery and keys ------------------------------------------------------------------------------------
 @protocol.get("/.well-known/openid-configuration")
-def discovery(request: Request, platform: PlatformDep) -> Response:
+def discovery(request: Request) -> Response:
     provider = provider_of(request)
     return JSONResponse(provider.discovery(_issuer(request, provider)))
 
@@ -206,7 +207,7 @@ def _origin(uri: str) -> str:
 
 
 def _authorize_answer(
-    request: Request, step: object, params: Sequence[tuple[str, str]], *, status: int = 302
+    request: Request, step: AuthorizeStep, params: Sequence[tuple[str, str]], *, status: int = 302
 ) -> Response:
     if isinstance(step, Redirect):
         return RedirectResponse(step.location, status_code=status)
@@ -214,9 +215,9 @@ def _authorize_answer(
         return _refused_page(request, step)
     if isinstance(step, LoginNeeded):
         # From the consent form too (the session ran out meanwhile): back to the request, not to the form.
-        target = "/oidc/authorize?" + urlencode([(k, v) for k, v in params if k not in FORM_ONLY])
+        kept = step.params if step.again else params
+        target = "/oidc/authorize?" + urlencode([(k, v) for k, v in kept if k not in FORM_ONLY])
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
-    assert isinstance(step, ConsentNeeded)
     return _consent_page(request, step, params)
 
 
@@ -229,16 +230,21 @@ def authorize(request: Request, platform: PlatformDep, actor: ActorDep) -> Respo
     return _authorize_answer(request, step, list(request.query_params.multi_items()))
 
 
-@interactive.post("/oidc/authorize", dependencies=[Depends(csrf_protect)])
-async def decide(request: Request, platform: PlatformDep, actor: ActorDep) -> Response:
-    """The consent form: the original request's parameters come back as hidden fields."""
+@interactive.post("/oidc/authorize")
+async def authorize_post(request: Request, platform: PlatformDep, actor: ActorDep) -> Response:
+    """Either our consent form (it carries ``decision`` and is CSRF-checked) or an authorization request a
+    system sent as a form post (OIDC Core 3.1.2.1), handled as the GET one."""
     provider = provider_of(request)
     issuer = _issuer(request, provider)
     pairs = await _form_pairs(request)
-    decision = dict(pairs).get("decision") == "allow"
+    fields = dict(pairs)
+    decision: bool | None = None
+    if "decision" in fields:
+        await csrf_protect(request)
+        decision = fields["decision"] == "allow"
     call = _call(request, issuer, pairs)
 
-    def run() -> object:
+    def run() -> AuthorizeStep:
         with platform.uow() as uow:
             return provider.authorize(uow, call, actor, issuer, decision=decision)
 
