@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import hypothesis
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
@@ -22,6 +23,13 @@ from wanshi.infra.db import create_db_engine
 from wanshi.schema import load_metadata
 
 TEST_DB = os.environ.get("WANSHI_TEST_DB", "sqlite")
+
+# The suite runs on a shared two-core machine (and twice in CI, once per database): time-based health checks
+# would fail on a busy moment, not on a defect. Properties are still checked on every generated example.
+hypothesis.settings.register_profile(
+    "wanshi", deadline=None, suppress_health_check=[hypothesis.HealthCheck.too_slow]
+)
+hypothesis.settings.load_profile("wanshi")
 
 
 def pytest_report_header() -> str:
