@@ -73,6 +73,7 @@ class Platform:
     settings: Settings
     engine: Engine
     session_factory: sessionmaker[Session]
+    read_session_factory: sessionmaker[Session]
     identity: IdentityService
     files: FileStore
     datastore: ParquetDuckDBStore
@@ -81,6 +82,11 @@ class Platform:
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.session_factory, default_max_attempts=self.settings.job_max_attempts)
+
+    def reader(self) -> UnitOfWork:
+        """A unit of work that only reads: on SQLite it takes no lock, so readers never queue behind a
+        writer (hot read paths: the session behind every signed-in request, token checks)."""
+        return UnitOfWork(self.read_session_factory, refusals_to=self.session_factory)
 
     def worker_config(self) -> WorkerConfig:
         s = self.settings
@@ -116,6 +122,7 @@ def build_platform(settings: Settings) -> Platform:
         settings=settings,
         engine=engine,
         session_factory=make_session_factory(engine),
+        read_session_factory=make_session_factory(engine, read_only=True),
         identity=identity,
         files=FileStore.from_settings(settings),
         datastore=ParquetDuckDBStore(

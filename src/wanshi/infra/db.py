@@ -27,6 +27,10 @@ metadata = MetaData(
 )
 
 
+# Execution option of connections that only read: on SQLite their transaction begins without a lock.
+READ_ONLY = "wanshi_read_only"
+
+
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
@@ -65,8 +69,13 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Readers take no lock in WAL mode; a writer's BEGIN IMMEDIATE would queue every reader behind it
+        # (and SQLite's busy handler sleeps in steps of milliseconds while it waits).
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+def make_session_factory(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:
+    """``read_only``: sessions for units of work that only read (see ``UnitOfWork.read_only``)."""
+    bind = engine.execution_options(**{READ_ONLY: True}) if read_only else engine
+    return sessionmaker(bind=bind, expire_on_commit=False, autoflush=False)

@@ -36,8 +36,17 @@ class JobRequest:
 
 
 class UnitOfWork:
-    def __init__(self, session_factory: sessionmaker[Session], *, default_max_attempts: int = 8) -> None:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        *,
+        default_max_attempts: int = 8,
+        refusals_to: sessionmaker[Session] | None = None,
+    ) -> None:
+        """``refusals_to``: given for a read-only unit of work (its sessions cannot write), the sessions in
+        which a refusal is audited; such a unit of work never commits."""
         self._session_factory = session_factory
+        self._refusals_to = refusals_to
         self._default_max_attempts = default_max_attempts
         self._session: Session | None = None
         self._events: list[Event] = []
@@ -93,15 +102,19 @@ class UnitOfWork:
         if allowed:
             return
         self.rollback()
-        audit.append(
-            self.session,
-            [build_audit_record(actor, action, object_type, object_id, outcome="denied")],
-            clock.now(),
-        )
+        refusal = [build_audit_record(actor, action, object_type, object_id, outcome="denied")]
+        if self._refusals_to is not None:
+            with self._refusals_to() as session:
+                audit.append(session, refusal, clock.now())
+                session.commit()
+            raise PermissionDenied()
+        audit.append(self.session, refusal, clock.now())
         self.session.commit()
         raise PermissionDenied()
 
     def commit(self) -> None:
+        if self._refusals_to is not None:
+            raise RuntimeError("a read-only unit of work cannot commit: use platform.uow() for changes")
         now = clock.now()
         self._flush_outbox(now)
         self._flush_jobs(now)

@@ -19,7 +19,7 @@ from wanshi.web import public
 from wanshi.web.errors import install_error_handlers
 from wanshi.web.middleware import HttpMetrics, PlatformMiddleware
 from wanshi.web.templating import build_templates
-from wanshi.web.web_registry import TEMPLATE_PACKAGES, context_routers
+from wanshi.web.web_registry import TEMPLATE_PACKAGES, context_routers, priority_routes
 
 SESSION_COOKIE = "wanshi_session"
 
@@ -66,6 +66,7 @@ def create_app(platform: Platform) -> FastAPI:
     install_error_handlers(app)
 
     app.router.routes.extend(public.probe_routes)
+    app.router.routes.extend(priority_routes())
     app.include_router(public.router)
     for router in context_routers():
         app.include_router(router)

@@ -99,8 +99,13 @@ def current_actor(request: Request, platform: Platform = Depends(get_platform)) 
     actor = ANONYMOUS
     token = request.session.get("sid")
     if isinstance(token, str):
-        with platform.uow() as uow:
-            loaded = platform.identity.sessions.actor_for_token(uow, token)
+        # Every signed-in request reads its session; only once a minute (or at its end) is there a write.
+        with platform.reader() as reader:
+            check = platform.identity.sessions.peek(reader, token)
+        loaded = check.actor
+        if check.changes:
+            with platform.uow() as uow:
+                loaded = platform.identity.sessions.settle(uow, check)
         if loaded is None:
             end_session(request)
             request.state.session_expired = True

@@ -107,6 +107,13 @@ class HttpCall:
 
 
 @dataclass(frozen=True)
+class PersonalDataRelease:
+    client_id: str
+    user_id: int
+    scopes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class HttpAnswer:
     status: int
     body: dict[str, Any] | str
@@ -902,6 +909,17 @@ class OidcProvider:
         return _no_store(answer)
 
     def userinfo(self, uow: UnitOfWork, call: HttpCall, issuer: str) -> HttpAnswer:
+        """Read and record in one unit of work."""
+        answer, release = self.read_userinfo(uow, call, issuer)
+        if release is not None:
+            self.record_release(uow, release)
+        return answer
+
+    def read_userinfo(
+        self, uow: UnitOfWork, call: HttpCall, issuer: str
+    ) -> tuple[HttpAnswer, PersonalDataRelease | None]:
+        """The claims, read only (a reader unit of work will do); and, when personal data is handed on, the
+        release that ``record_release`` must write."""
         server = _Server(self, uow, issuer)
         body_token = dict(call.form).get("access_token")
         if body_token and call.method == "POST" and "authorization" not in call.headers:
@@ -914,23 +932,25 @@ class OidcProvider:
         try:
             token: _Token = protector.validate_request(["openid"], _Request(call))
         except OAuth2Error as error:
-            return _error_answer(error)
+            return _error_answer(error), None
         r = token.row
         grantee = _Grantee(int(r.user_id), r.session_id, r.legal_person_id, r.delegated_scopes)
         scopes = parse_scopes(r.scope)
         claims = claims_for(self.subject(uow, grantee, scopes, row=r), scopes)
-        sensitive = sorted(s.value for s in scopes if s in (Scope.PHONE, Scope.IDCARD))
-        if sensitive:
-            # Handing on personal data is recorded (个人信息保护法: who received what, when).
-            uow.audit(
-                Actor(kind=ActorKind.SYSTEM, username=f"oidc:{r.client_client_id}"),
-                "identity.oidc.userinfo.personal_data",
-                object_type="user",
-                object_id=int(r.user_id),
-                detail={"scopes": sensitive},
-            )
-            uow.commit()
-        return HttpAnswer(200, claims, list(NO_STORE))
+        sensitive = tuple(sorted(s.value for s in scopes if s in (Scope.PHONE, Scope.IDCARD)))
+        release = PersonalDataRelease(r.client_client_id, int(r.user_id), sensitive) if sensitive else None
+        return HttpAnswer(200, claims, list(NO_STORE)), release
+
+    def record_release(self, uow: UnitOfWork, release: PersonalDataRelease) -> None:
+        """Handing on personal data is recorded (个人信息保护法: who received what, when)."""
+        uow.audit(
+            Actor(kind=ActorKind.SYSTEM, username=f"oidc:{release.client_id}"),
+            "identity.oidc.userinfo.personal_data",
+            object_type="user",
+            object_id=release.user_id,
+            detail={"scopes": list(release.scopes)},
+        )
+        uow.commit()
 
     def introspect(self, uow: UnitOfWork, call: HttpCall, issuer: str) -> HttpAnswer:
         try:

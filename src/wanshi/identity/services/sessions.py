@@ -37,6 +37,13 @@ class StartedSession:
 
 
 @dataclass(frozen=True)
+class SessionCheck:
+    session_id: str
+    actor: Actor | None  # None: no live session
+    changes: dict[str, Any]  # what is due to be written about the session (see Sessions.settle)
+
+
+@dataclass(frozen=True)
 class SessionView:
     session_id: str
     auth_methods: tuple[str, ...]
@@ -102,33 +109,45 @@ class Sessions:
 
     def actor_for_token(self, uow: UnitOfWork, token: str) -> Actor | None:
         """The actor of a live session, refreshing its idle clock; None (the session ended) if it lapsed."""
-        return self._actor(uow, token_digest(token), touch=True)
+        return self.settle(uow, self.peek(uow, token))
+
+    def peek(self, uow: UnitOfWork, token: str) -> SessionCheck:
+        """What the session behind a browser's token is now, read only (a reader unit of work will do);
+        what should be written about it is returned for ``settle``."""
+        return self._inspect(uow, token_digest(token), touch=True)
+
+    def settle(self, uow: UnitOfWork, check: SessionCheck) -> Actor | None:
+        """Write what ``peek`` found due (at most once a minute per session): an end, a touch, a lapsed
+        delegation."""
+        if check.changes:
+            repo.update_session(uow.session, check.session_id, check.changes)
+            uow.commit()
+        return check.actor
 
     def session_actor(self, uow: UnitOfWork, session_id: str) -> Actor | None:
         """For single sign-on: is the session behind a token still live, and whose is it."""
-        return self._actor(uow, session_id, touch=False)
+        return self.settle(uow, self._inspect(uow, session_id, touch=False))
 
-    def _actor(self, uow: UnitOfWork, session_id: str, *, touch: bool) -> Actor | None:
+    def _inspect(self, uow: UnitOfWork, session_id: str, *, touch: bool) -> SessionCheck:
         row = repo.session_and_user(uow.session, session_id)
         if row is None or row.ended_at is not None or not row.active:
-            return None
+            return SessionCheck(session_id, None, {})
         now = clock.now()
         created, seen = clock.as_utc(row.session_created_at), clock.as_utc(row.last_seen_at)
         if self.times.expired(created, seen, now) or clock.as_utc(row.expires_at) <= now:
-            repo.update_session(uow.session, session_id, {"ended_at": now, "ended_reason": "timeout"})
-            uow.commit()
-            return None
-        if touch and now - seen > TOUCH_EVERY:
-            repo.update_session(uow.session, session_id, {"last_seen_at": now})
-            uow.commit()
+            return SessionCheck(session_id, None, {"ended_at": now, "ended_reason": "timeout"})
+        changes: dict[str, Any] = {"last_seen_at": now} if touch and now - seen > TOUCH_EVERY else {}
+        legal_person_id, scopes = _acting_for(uow, row, now)
+        if row.legal_person_id is not None and legal_person_id is None:
+            changes["legal_person_id"] = None
         account = repo.account_from_row(uow.session, row)
-        legal_person_id, scopes = _acting_for(uow, session_id, row, now)
-        return account.to_actor(
+        actor = account.to_actor(
             session_id=session_id,
             auth_methods=tuple(row.auth_methods.split()),
             legal_person_id=legal_person_id,
             delegated_scopes=scopes,
         )
+        return SessionCheck(session_id, actor, changes)
 
     def end(self, uow: UnitOfWork, session_id: str, actor: Actor, reason: str) -> None:
         row = repo.get_session(uow.session, session_id)
@@ -172,17 +191,13 @@ class Sessions:
         ]
 
 
-def _acting_for(
-    uow: UnitOfWork, session_id: str, row: Any, now: datetime
-) -> tuple[int | None, frozenset[str]]:
+def _acting_for(uow: UnitOfWork, row: Any, now: datetime) -> tuple[int | None, frozenset[str]]:
     """The legal person a session is switched to and the scopes held for it now, looked up on every
     request so that a revoked or expired delegation stops at once; the session then reverts to the person."""
     if row.legal_person_id is None:
         return None, frozenset()
     scopes = enterprise_repo.acting_scopes(uow.session, int(row.id), int(row.legal_person_id), now)
     if scopes is None:
-        repo.update_session(uow.session, session_id, {"legal_person_id": None})
-        uow.commit()
         return None, frozenset()
     return int(row.legal_person_id), scopes
 

@@ -127,17 +127,26 @@ async def token(request: Request, platform: PlatformDep) -> Response:
 
 
 # Userinfo and introspection are what relying systems call on every request they serve: plain Starlette
-# routes, without FastAPI's per-request dependency solving (as the probes; see bench/identity.py).
+# routes, without FastAPI's per-request dependency solving (as the probes; see bench/identity.py). Their
+# database work is one indexed read in a reader unit of work (no lock on SQLite, none waited for on
+# PostgreSQL), so it runs on the event loop: handing it to the thread pool cost more than the read itself
+# (threads contending for the GIL: 370 against 1,000 requests/s measured). Writes never run here.
 async def userinfo(request: Request) -> Response:
     platform, provider = get_platform(request), provider_of(request)
     issuer = _issuer(request, provider)
     call = _call(request, issuer, await _form_pairs(request))
 
-    def run() -> HttpAnswer:
-        with platform.uow() as uow:
-            return provider.userinfo(uow, call, issuer)
+    with platform.reader() as reader:
+        answer, release = provider.read_userinfo(reader, call, issuer)
+    if release is not None:
 
-    return _json(await run_in_threadpool(run))
+        def record() -> None:
+            with platform.uow() as uow:
+                provider.record_release(uow, release)
+
+        # A write may wait for SQLite's lock: never on the event loop.
+        await run_in_threadpool(record)
+    return _json(answer)
 
 
 async def introspect(request: Request) -> Response:
@@ -145,19 +154,16 @@ async def introspect(request: Request) -> Response:
     issuer = _issuer(request, provider)
     call = _call(request, issuer, await _form_pairs(request))
 
-    def run() -> HttpAnswer:
-        with platform.uow() as uow:
-            return provider.introspect(uow, call, issuer)
-
-    return _json(await run_in_threadpool(run))
+    with platform.reader() as reader:
+        return _json(provider.introspect(reader, call, issuer))
 
 
-protocol.routes.extend(
-    [
-        Route("/oidc/userinfo", userinfo, methods=["GET", "POST"], include_in_schema=False),
-        Route("/oidc/introspect", introspect, methods=["POST"], include_in_schema=False),
-    ]
-)
+# Relying systems call these on every request they serve: plain routes matched before every router (see
+# web_registry.priority_routes and docs/benchmarks.md), with no dependency solving.
+priority_routes = [
+    Route("/oidc/userinfo", userinfo, methods=["GET", "POST"], include_in_schema=False),
+    Route("/oidc/introspect", introspect, methods=["POST"], include_in_schema=False),
+]
 
 
 @protocol.post("/oidc/revoke")
