@@ -3,10 +3,11 @@
 One uvicorn server runs the Wanshi app (``bench.apps:wanshi_app``, production's build path) over a SQLite
 database in a temporary directory that holds one organisation, one staff account, one registered system and
 a live access token, minted through the provider's own services (authorize with consent, then the token
-endpoint's code exchange with PKCE). A load generator in this process (asyncio, raw HTTP/1.1 keep-alive
-connections, so that the client costs little next to the server) drives ``GET /oidc/userinfo`` with the
-bearer token, ``POST /oidc/introspect`` with the client's credentials, and ``GET /healthz`` as the baseline of
-the same run; every answer must be 200 (and introspection must say ``"active": true``), or the run fails.
+endpoint's code exchange with PKCE). ``wrk`` (as for the HTTP benchmark: a C client that leaves the two
+cores to the server) drives ``GET /oidc/userinfo`` with the bearer token, ``POST /oidc/introspect`` with the
+client's credentials, and ``GET /healthz`` as the baseline of the same run; any answer that is not 2xx fails
+the run. Before and after the load a probe in this process reads the answers themselves (``"sub"`` in
+userinfo, ``"active":true`` from introspection), so a fast wrong answer cannot pass.
 
 Password logins/s are measured in process through ``platform.identity.authenticate`` (lockout bookkeeping and
 all) with the argon2id parameters of the settings' defaults, which production uses unless configured.
@@ -47,9 +48,12 @@ from bench.common import (
     exit_cleanly_on_sigterm,
     machine_facts,
     median,
+    require_wrk,
+    run_wrk,
     running,
     spread,
     utc_now,
+    wrk_command,
 )
 
 TITLE = "Identity: OIDC userinfo and introspection over HTTP, password logins"
@@ -265,12 +269,30 @@ def _mint_token(platform: Platform, provider: OidcProvider, user_id: int, client
     return str(answer.body["access_token"])
 
 
-# --- a small keep-alive HTTP/1.1 load generator -------------------------------------------------------------
+# --- the requests: wrk's load, and a small keep-alive HTTP/1.1 probe that reads the answers ---------------
 @dataclass(frozen=True)
 class Target:
     name: str
-    request: bytes
-    check: bytes  # must appear in every body (b"" for none)
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: str
+    check: bytes  # must appear in every body the probe reads
+
+    @property
+    def request(self) -> bytes:
+        headers = {"Host": "localhost", **self.headers}
+        if self.body:
+            headers["Content-Length"] = str(len(self.body))
+        head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        return f"{self.method} {self.path} HTTP/1.1\r\n{head}\r\n{self.body}".encode("ascii")
+
+    @property
+    def lua(self) -> str:
+        """A wrk script sending this request."""
+        lines = [f"wrk.method = {json.dumps(self.method)}", f"wrk.body = {json.dumps(self.body)}"]
+        lines += [f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in self.headers.items()]
+        return "\n".join(lines) + "\n"
 
 
 @dataclass
@@ -309,25 +331,24 @@ async def _load(port: int, target: Target, seconds: float, connections: int) -> 
 
 
 def _targets(world: World) -> list[Target]:
-    host = "Host: localhost\r\n"
-    body = urlencode({"token": world.access_token}).encode()
     basic = base64.b64encode(f"{world.client_id}:{world.secret}".encode()).decode()
+    form = {"Authorization": f"Basic {basic}", "Content-Type": "application/x-www-form-urlencoded"}
     return [
-        Target("GET /healthz (baseline)", f"GET /healthz HTTP/1.1\r\n{host}\r\n".encode(), b'"ok"'),
+        Target("GET /healthz (baseline)", "GET", "/healthz", {}, "", b'"ok"'),
         Target(
             "GET /oidc/userinfo",
-            f"GET /oidc/userinfo HTTP/1.1\r\n{host}Authorization: Bearer {world.access_token}\r\n\r\n".encode(
-                "ascii"
-            ),
+            "GET",
+            "/oidc/userinfo",
+            {"Authorization": f"Bearer {world.access_token}"},
+            "",
             b'"sub"',
         ),
         Target(
             "POST /oidc/introspect",
-            (
-                f"POST /oidc/introspect HTTP/1.1\r\n{host}Authorization: Basic {basic}\r\n"
-                f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n\r\n"
-            ).encode()
-            + body,
+            "POST",
+            "/oidc/introspect",
+            form,
+            urlencode({"token": world.access_token}),
             b'"active":true',
         ),
     ]
@@ -448,28 +469,51 @@ def measure(opts: Options) -> Outcome:
             outcome.uow_ms = _uow_floor(data_dir, database_url)
             outcome.query_ms = _query_floor(database_url, world.access_token)
             stack.enter_context(running([server], READY_PATH))
-            _run_load(opts, server, _targets(world), outcome)
+            _run_load(opts, server, _targets(world), outcome, root)
             outcome.logins = _logins(data_dir, database_url, world.username, opts.logins, opts.login_threads)
     return outcome
 
 
-def _run_load(opts: Options, server: Server, targets: list[Target], outcome: Outcome) -> None:
+def _probe(server: Server, targets: list[Target]) -> None:
     for target in targets:
         _, tally = asyncio.run(_load(server.port, target, 0.5, 1))
         if tally.bad or not tally.done:
             raise BenchError(f"{target.name}: unexpected answer {tally.bad}\n{server.log_tail()}")
+
+
+def _wrk(opts: Options, server: Server, target: Target, scripts: Path, seconds: float) -> float:
+    script = scripts / f"{abs(hash(target.name))}.lua"
+    script.write_text(target.lua, encoding="utf-8")
+    command = [
+        *wrk_command(
+            f"{server.url}{target.path}",
+            threads=1,
+            connections=opts.connections,
+            duration=max(1, round(seconds)),
+            cpus=None,
+        ),
+        "-s",
+        str(script),
+    ]
+    return run_wrk(command, target.name).rps
+
+
+def _run_load(opts: Options, server: Server, targets: list[Target], outcome: Outcome, scripts: Path) -> None:
+    require_wrk()
+    _probe(server, targets)
+    for target in targets:
         if opts.warmup:
-            asyncio.run(_load(server.port, target, opts.warmup, opts.connections))
+            _wrk(opts, server, target, scripts, opts.warmup)
     for round_no in range(opts.rounds):
         shift = round_no % len(targets)
         for target in targets[shift:] + targets[:shift]:
-            rps, tally = asyncio.run(_load(server.port, target, opts.duration, opts.connections))
-            if tally.bad:
-                raise BenchError(f"{target.name}: non-200 answers under load: {tally.bad}")
+            rps = _wrk(opts, server, target, scripts, opts.duration)
             if not server.alive():
                 raise BenchError(f"server died during {target.name}\n{server.log_tail()}")
             outcome.results.setdefault(target.name, []).append(rps)
             print(f"  {target.name:<26} round {round_no + 1}: {rps:>8.0f} req/s", file=sys.stderr)
+    # The token is still good after the load: the answers counted were the right ones.
+    _probe(server, targets)
 
 
 def section(out: Outcome) -> str:
@@ -497,10 +541,10 @@ def section(out: Outcome) -> str:
 Wanshi app as production builds it (`bench.apps:wanshi_app`: log level INFO, access log on, {database},
 in-process worker off, `WANSHI_PUBLIC_URL=http://localhost`), with `GET /healthz` on
 the same server in the same run as the baseline. The token is minted through the provider's services
-(consent, code, PKCE exchange) before the server starts. Load: {o.connections} keep-alive HTTP/1.1
-connections from one asyncio process on the same machine, {o.warmup:g} s warm-up per endpoint, {o.rounds}
-rounds of {o.duration:g} s with the order of the three rotated each round; every answer must be 200 (and
-carry `"sub"`, or `"active":true` for introspection), or the benchmark fails.
+(consent, code, PKCE exchange) before the server starts. Load: `wrk -t1 -c{o.connections}` on the same
+machine, {o.warmup:g} s warm-up per endpoint, {o.rounds} rounds of {o.duration:g} s with the order of the
+three rotated each round; any answer that is not 2xx fails the benchmark, and a probe before and after the
+load reads the answers (`"sub"`, or `"active":true` for introspection).
 Password logins: `platform.identity.authenticate` (the password factor with its lockout bookkeeping) for one
 account, {o.logins} times one after the other and {o.logins} times on {o.login_threads} threads, with
 {out.argon2} (the settings' defaults).

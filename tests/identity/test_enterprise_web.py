@@ -9,8 +9,8 @@ from datetime import timedelta
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from people import PASSWORD, Enterprise, Person, load_registries, register  # type: ignore[import-not-found]
 
+from people import PASSWORD, Enterprise, Person, load_registries, register  # type: ignore[import-not-found]
 from signin import csrf, signed_in  # type: ignore[import-not-found]
 from wanshi.bootstrap import Platform
 from wanshi.kernel import clock
