@@ -1,0 +1,1 @@
+"""The service-item domain: elements, codes, the province's locks, versions and bundles. Pure Python."""
