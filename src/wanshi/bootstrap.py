@@ -37,6 +37,7 @@ from wanshi.infra.files import FileStore
 from wanshi.infra.jobs import JobRegistry, Worker, WorkerConfig
 from wanshi.infra.migrations import upgrade
 from wanshi.infra.uow import UnitOfWork
+from wanshi.items.api import PublishedCatalogue
 from wanshi.kernel.actor import SYSTEM
 from wanshi.schema import seed_required_rows
 
@@ -75,6 +76,7 @@ class Platform:
     session_factory: sessionmaker[Session]
     read_session_factory: sessionmaker[Session]
     identity: IdentityService
+    items: PublishedCatalogue
     files: FileStore
     datastore: ParquetDuckDBStore
     sealer: Sealer
@@ -124,6 +126,7 @@ def build_platform(settings: Settings) -> Platform:
         session_factory=make_session_factory(engine),
         read_session_factory=make_session_factory(engine, read_only=True),
         identity=identity,
+        items=PublishedCatalogue(),
         files=FileStore.from_settings(settings),
         datastore=ParquetDuckDBStore(
             settings.resolved_datahub_dir,

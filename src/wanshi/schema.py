@@ -25,6 +25,7 @@ TABLE_MODULES = [
     "wanshi.datahub.masterdata.tables",
     "wanshi.datahub.quality.tables",
     "wanshi.datahub.registry.tables",
+    "wanshi.items.tables",
 ]
 
 

@@ -6,17 +6,15 @@ sibling counties of Hefei, 瑶海区 (340102) and 庐阳区 (340103), with their
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from wanshi.bootstrap import Platform
 from wanshi.datahub.catalogue import api as catalogue
-from wanshi.identity.api import CreateStaffUser
-from wanshi.kernel.actor import SYSTEM, Actor, Role
-from wanshi.org import api as org
+from wanshi.kernel.actor import Role
+from worlds import World
+from worlds import build_world as build_shared_world
 
-PASSWORD = "Anhui#2026pass"
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 
 ORGANISATIONS = {
@@ -35,48 +33,12 @@ STAFF = {
 }
 
 
-@dataclass(frozen=True)
-class World:
-    organisations: dict[str, org.Organisation]
-    actors: dict[str, Actor]
-
-    def __getitem__(self, username: str) -> Actor:
-        return self.actors[username]
-
-    def org_id(self, key: str) -> int:
-        return self.organisations[key].id
-
-
 def build_world(
     platform: Platform,
     organisations: dict[str, tuple[str, str, str]] = ORGANISATIONS,
     staff: dict[str, tuple[str, Role]] = STAFF,
 ) -> World:
-    """Divisions from the bundled table, then the organisations (name, division, code) and their staff
-    (organisation key, role) given; other contexts' test worlds pass their own tables."""
-    with platform.uow() as uow:
-        org.load_divisions(uow, org.LoadDivisions(table_text=org.bundled_division_table()), SYSTEM)
-    created = {}
-    for key, (name, division, code) in organisations.items():
-        with platform.uow() as uow:
-            created[key] = org.create_organisation(
-                uow, org.CreateOrganisation(name=name, division_code=division, code=code), SYSTEM
-            )
-    actors = {}
-    for username, (unit, role) in staff.items():
-        with platform.uow() as uow:
-            actors[username] = platform.identity.create_staff_user(
-                uow,
-                CreateStaffUser(
-                    username=username,
-                    display_name=username,
-                    organisation_id=created[unit].id,
-                    password=PASSWORD,
-                    roles=(role,),
-                ),
-                SYSTEM,
-            ).to_actor()
-    return World(created, actors)
+    return build_shared_world(platform, organisations, staff)
 
 
 def metadata(**changes: Any) -> dict[str, Any]:

@@ -1,0 +1,93 @@
+"""What other contexts may use from the service-item catalogue: typed functions, DTOs and events only."""
+
+from wanshi.items.domain.codes import ImplementationCode, parse_implementation_code
+from wanshi.items.domain.documents import (
+    BasicDocument,
+    BundleDocument,
+    ImplementationDocument,
+    LifeEvent,
+    RecordKind,
+)
+from wanshi.items.domain.elements import (
+    Audience,
+    CaseType,
+    Elements,
+    FormField,
+    ItemType,
+    Limit,
+    LimitUnit,
+    Material,
+)
+from wanshi.items.domain.records import Record, RecordState, VersionStatus
+from wanshi.items.domain.views import BasicCard, BundleCard, ItemCard
+from wanshi.items.events import ItemPublished, ItemWithdrawn
+from wanshi.items.services.reading import (
+    BundleApplication,
+    PublishedCatalogue,
+    Snapshot,
+    bundle_application,
+    bundle_card,
+    item_card,
+)
+from wanshi.items.services.records import (
+    ClaimItem,
+    CompileBundle,
+    EditVersion,
+    ProposeBasic,
+    Review,
+    Transition,
+    claim_item,
+    compile_bundle,
+    edit_version,
+    propose_basic,
+    review_version,
+    start_version,
+    submit_version,
+    withdraw_record,
+)
+
+__all__ = [
+    "Audience",
+    "BasicCard",
+    "BasicDocument",
+    "BundleApplication",
+    "BundleCard",
+    "BundleDocument",
+    "CaseType",
+    "ClaimItem",
+    "CompileBundle",
+    "EditVersion",
+    "Elements",
+    "FormField",
+    "ImplementationCode",
+    "ImplementationDocument",
+    "ItemCard",
+    "ItemPublished",
+    "ItemType",
+    "ItemWithdrawn",
+    "LifeEvent",
+    "Limit",
+    "LimitUnit",
+    "Material",
+    "ProposeBasic",
+    "PublishedCatalogue",
+    "Record",
+    "RecordKind",
+    "RecordState",
+    "Review",
+    "Snapshot",
+    "Transition",
+    "VersionStatus",
+    "bundle_application",
+    "bundle_card",
+    "claim_item",
+    "compile_bundle",
+    "edit_version",
+    "item_card",
+    "parse_implementation_code",
+    "propose_basic",
+    "review_version",
+    "start_version",
+    "submit_version",
+    "withdraw_record",
+]
