@@ -18,6 +18,7 @@ from wanshi.items.domain.elements import (
     LimitUnit,
     Material,
 )
+from wanshi.items.domain.locks import derive
 from wanshi.items.domain.records import Record, RecordState, VersionStatus
 from wanshi.items.domain.views import BasicCard, BundleCard, ItemCard
 from wanshi.items.events import ItemPublished, ItemWithdrawn
@@ -35,12 +36,15 @@ from wanshi.items.services.records import (
     EditVersion,
     ProposeBasic,
     Review,
+    SaveEntry,
     Transition,
     claim_item,
     compile_bundle,
     edit_version,
     propose_basic,
+    published_basic,
     review_version,
+    save_entry,
     start_version,
     submit_version,
     withdraw_record,
@@ -75,6 +79,7 @@ __all__ = [
     "RecordKind",
     "RecordState",
     "Review",
+    "SaveEntry",
     "Snapshot",
     "Transition",
     "VersionStatus",
@@ -82,11 +87,14 @@ __all__ = [
     "bundle_card",
     "claim_item",
     "compile_bundle",
+    "derive",
     "edit_version",
     "item_card",
     "parse_implementation_code",
     "propose_basic",
+    "published_basic",
     "review_version",
+    "save_entry",
     "start_version",
     "submit_version",
     "withdraw_record",

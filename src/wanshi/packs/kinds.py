@@ -14,7 +14,7 @@ from wanshi.infra.uow import UnitOfWork
 from wanshi.kernel.actor import Actor
 from wanshi.kernel.errors import ValidationFailed
 from wanshi.org import api as org
-from wanshi.packs import datacentre
+from wanshi.packs import datacentre, service_items
 from wanshi.packs.loader import KindLoader, KindResult, PackFile, read_pack_file
 
 LEVELS = {"prefecture": org.DivisionLevel.PREFECTURE, "county": org.DivisionLevel.COUNTY}
@@ -61,6 +61,8 @@ KIND_LOADERS: dict[str, KindLoader] = {
     "data_resources": datacentre.load_data_resources,
     "quality_rules": datacentre.load_quality_rules,
     "registry_grants": datacentre.load_registry_grants,
+    "service_items": service_items.load_service_items,
+    "bundles": service_items.load_bundles,
 }
 
 

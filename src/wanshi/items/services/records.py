@@ -27,7 +27,15 @@ from wanshi.items.domain.documents import (
 )
 from wanshi.items.domain.elements import parse_elements
 from wanshi.items.domain.locks import Adjust, adjust_rules, breaches, check_local, derive
-from wanshi.items.domain.records import EventKind, HistoryEntry, Record, RecordState, Version, VersionStatus
+from wanshi.items.domain.records import (
+    EventKind,
+    HistoryEntry,
+    Record,
+    RecordState,
+    TransitionRefused,
+    Version,
+    VersionStatus,
+)
 from wanshi.items.events import ItemPublished, ItemWithdrawn
 from wanshi.items.repository import Columns
 from wanshi.kernel import clock
@@ -493,3 +501,115 @@ def withdraw_record(uow: UnitOfWork, cmd: Transition, actor: Actor) -> Record:
     _announce(uow, after, before.published_version or 0, ItemWithdrawn)
     uow.commit()
     return after
+
+
+# --- one entry from a pack, a sheet or a JSON file ----------------------------------------------------------
+class SaveEntry(Command):
+    """An entry as a whole document: created, or laid over the record's working version (a new version when
+    only a published one exists); published too when ``publish`` (the pack loader; a reviewer's import)."""
+
+    kind: RecordKind
+    organisation_id: int
+    document: dict[str, Any]
+    code: str = ""  # basic and bundle codes; an implementation's code follows from its document
+    basic_code: str = ""  # an implementation's
+    division_code: str = ""  # a bundle's
+    publish: bool = False
+
+
+def entry_code(cmd: SaveEntry, division_code: str) -> str:
+    if cmd.kind is RecordKind.BASIC:
+        return check_basic_code(cmd.code)
+    if cmd.kind is RecordKind.BUNDLE:
+        return check_bundle_code(cmd.code)
+    doc = parse_document(RecordKind.IMPLEMENTATION, cmd.document)
+    assert isinstance(doc, ImplementationDocument)
+    basic = check_basic_code(cmd.basic_code)
+    return str(ImplementationCode(basic, division_code, doc.body_code, doc.handling_no, doc.business_no))
+
+
+def save_entry(uow: UnitOfWork, cmd: SaveEntry, actor: Actor) -> str:
+    """'created', 'updated' or 'unchanged'. A withdrawn record stays withdrawn (取消 is final)."""
+    body = org.get_organisation(uow, cmd.organisation_id, _NAMES)
+    _authorize(uow, policies.can_edit(actor, body.id, body.division_code), actor, "save", None)
+    code = entry_code(cmd, body.division_code)
+    existing = repository.find_by_code(uow.session, code)
+    if existing is None:
+        created = _create_entry(uow, cmd, code, actor)
+        if cmd.publish:
+            _submit_and_publish(uow, created.id, actor)
+        return "created"
+    if existing.organisation_id != body.id:
+        raise Conflict(
+            f"编码 {code} 已属于另一组织，不能改由{body.name}维护", code="item_organisation_differs"
+        )
+    if existing.state is RecordState.WITHDRAWN:
+        return "unchanged"
+    document = _checked(uow, existing, cmd.document)
+    if existing.working_version is None:
+        if _version(uow, existing, existing.published_version).document == document:
+            return "unchanged"
+        existing = start_version(uow, Transition(record_id=existing.id, lock=existing.lock), actor)
+    working = _version(uow, existing, existing.working_version)
+    if working.status is VersionStatus.SUBMITTED:
+        if working.document == document and not cmd.publish:
+            return "unchanged"
+        if working.document != document:
+            raise TransitionRefused(
+                "该事项的新版本正在审核，请待审核后再导入修改", status=working.status.value
+            )
+    else:
+        edited = edit_version(
+            uow, EditVersion(record_id=existing.id, lock=existing.lock, document=document), actor
+        )
+        if edited.lock == existing.lock and not cmd.publish:
+            return "unchanged"
+    if cmd.publish:
+        _submit_and_publish(uow, existing.id, actor)
+    return "updated"
+
+
+def _create_entry(uow: UnitOfWork, cmd: SaveEntry, code: str, actor: Actor) -> Record:
+    if cmd.kind is RecordKind.BASIC:
+        return propose_basic(
+            uow, ProposeBasic(code=code, department_id=cmd.organisation_id, document=cmd.document), actor
+        )
+    if cmd.kind is RecordKind.BUNDLE:
+        return compile_bundle(
+            uow,
+            CompileBundle(
+                code=code,
+                division_code=cmd.division_code,
+                organisation_id=cmd.organisation_id,
+                document=cmd.document,
+            ),
+            actor,
+        )
+    doc = parse_document(RecordKind.IMPLEMENTATION, cmd.document)
+    assert isinstance(doc, ImplementationDocument)
+    claim = ClaimItem(
+        basic_code=cmd.basic_code,
+        organisation_id=cmd.organisation_id,
+        body_code=doc.body_code,
+        body_nature=doc.body_nature.value,
+        handling_no=doc.handling_no,
+        business_no=doc.business_no,
+        business_name=doc.business_name,
+        changes=doc.elements.model_dump(mode="json"),
+    )
+    return claim_item(uow, claim, actor)
+
+
+def _submit_and_publish(uow: UnitOfWork, record_id: int, actor: Actor) -> None:
+    current = repository.get_record(uow.session, record_id)
+    assert current is not None
+    working = _version(uow, current, current.working_version)
+    if working.status is not VersionStatus.SUBMITTED:
+        current = submit_version(uow, Transition(record_id=record_id, lock=current.lock), actor)
+    review_version(uow, Review(record_id=record_id, lock=current.lock, publish=True), actor)
+
+
+def published_basic(uow: UnitOfWork, basic_code: str, actor: Actor) -> BasicDocument:
+    """The province's published entry of an item (public): what a local list is derived from."""
+    _authorize(uow, policies.can_read_published(actor), actor, "read_basic", None)
+    return _published_basic(uow, check_basic_code(basic_code))[1]
