@@ -6,8 +6,11 @@ PORT ?= 8000
 # PostgreSQL for the second test run; `make test PG_REQUIRED=1` fails instead of skipping when it is down.
 WANSHI_TEST_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PG_REQUIRED ?= 0
+# Debian packages: the CJK font of the printable guides (PDF); poppler and zbar read PDFs and QR codes in tests.
+RUNTIME_DEBS := fonts-wqy-microhei
+TEST_DEBS := $(RUNTIME_DEBS) poppler-utils zbar-tools
 
-.PHONY: venv demo serve test test-sqlite test-pg lint bench lock clean
+.PHONY: venv demo serve test test-sqlite test-pg lint bench lock clean debs-runtime debs-test
 
 $(BIN)/.installed: requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,7 +21,13 @@ $(BIN)/.installed: requirements.lock pyproject.toml
 
 venv: $(BIN)/.installed
 
-demo: venv
+debs-runtime:
+	@tools/apt-ensure $(RUNTIME_DEBS)
+
+debs-test:
+	@tools/apt-ensure $(TEST_DEBS)
+
+demo: venv debs-runtime
 	$(BIN)/wanshi demo --port $(PORT)
 
 lint: venv
@@ -27,10 +36,10 @@ lint: venv
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test-sqlite: venv
+test-sqlite: venv debs-test
 	WANSHI_TEST_DB=sqlite $(BIN)/pytest $(PYTEST_ARGS)
 
-test-pg: venv
+test-pg: venv debs-test
 	@if $(BIN)/python -m wanshi.cli.pgcheck "$(WANSHI_TEST_PG_URL)"; then \
 		WANSHI_TEST_DB="$(WANSHI_TEST_PG_URL)" $(BIN)/pytest $(PYTEST_ARGS); \
 	elif [ "$(PG_REQUIRED)" = "1" ]; then \

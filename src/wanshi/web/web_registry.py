@@ -27,7 +27,13 @@ from wanshi.web.templating import render
 if TYPE_CHECKING:
     from wanshi.bootstrap import Platform
 
-TEMPLATE_PACKAGES = ["wanshi.web", "wanshi.identity", "wanshi.datahub.registry", "wanshi.datahub.quality"]
+TEMPLATE_PACKAGES = [
+    "wanshi.web",
+    "wanshi.identity",
+    "wanshi.datahub.registry",
+    "wanshi.datahub.quality",
+    "wanshi.items",
+]
 
 # Each context with a web.py that exposes `routers: list[APIRouter]` adds its module here; a module that
 # also exposes `admin_sections: list[AdminSection]` appears in the admin navigation.
@@ -48,6 +54,7 @@ WEB_MODULES: list[str] = [
     "wanshi.datahub.ingest.web",
     "wanshi.datahub.registry.web",
     "wanshi.datahub.quality.web",
+    "wanshi.items.web",
 ]
 
 

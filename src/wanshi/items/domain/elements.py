@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from functools import cache
 from typing import Any, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -232,12 +233,23 @@ class Part(BaseModel):
     def _labels(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        out = dict(data)
-        for name, info in cls.model_fields.items():
-            kind = info.annotation
-            if name in out and isinstance(kind, type) and issubclass(kind, Labelled):
-                out[name] = kind.parse(out[name])
-        return out
+        out = None
+        for name, kind in _labelled_fields(cls):
+            value = data.get(name)
+            if isinstance(value, str) and value not in kind._value2member_map_:
+                out = out or dict(data)
+                out[name] = kind.parse(value)
+        return out or data
+
+
+@cache
+def _labelled_fields(model: type[BaseModel]) -> tuple[tuple[str, type[Labelled]], ...]:
+    """The fields of a part whose type is an enumeration with labels (looked up once per class)."""
+    return tuple(
+        (name, info.annotation)
+        for name, info in model.model_fields.items()
+        if isinstance(info.annotation, type) and issubclass(info.annotation, Labelled)
+    )
 
 
 Text = Field(default="", max_length=TEXT_MAX)

@@ -273,7 +273,7 @@ def _template(
     )
 
 
-def propose_basic(uow: UnitOfWork, cmd: ProposeBasic, actor: Actor) -> Record:
+def _propose_basic(uow: UnitOfWork, cmd: ProposeBasic, actor: Actor) -> Record:
     department = _province(uow, cmd.department_id)
     _authorize(
         uow,
@@ -288,11 +288,16 @@ def propose_basic(uow: UnitOfWork, cmd: ProposeBasic, actor: Actor) -> Record:
     assert isinstance(document, BasicDocument)
     adjust_rules(document.adjust)
     created = _create(uow, template, document.model_dump(mode="json"), actor)
-    uow.commit()
     return created
 
 
-def claim_item(uow: UnitOfWork, cmd: ClaimItem, actor: Actor) -> Record:
+def propose_basic(uow: UnitOfWork, cmd: ProposeBasic, actor: Actor) -> Record:
+    done = _propose_basic(uow, cmd, actor)
+    uow.commit()
+    return done
+
+
+def _claim_item(uow: UnitOfWork, cmd: ClaimItem, actor: Actor) -> Record:
     body = org.get_organisation(uow, cmd.organisation_id, _NAMES)
     _authorize(uow, policies.can_claim(actor, body.id, body.division_code), actor, "claim", None)
     basic_record, basic = _published_basic(uow, check_basic_code(cmd.basic_code))
@@ -322,11 +327,16 @@ def claim_item(uow: UnitOfWork, cmd: ClaimItem, actor: Actor) -> Record:
         RecordKind.IMPLEMENTATION, code, basic_record.code, body.id, body.division_code, actor
     )
     created = _create(uow, template, document.model_dump(mode="json"), actor)
-    uow.commit()
     return created
 
 
-def compile_bundle(uow: UnitOfWork, cmd: CompileBundle, actor: Actor) -> Record:
+def claim_item(uow: UnitOfWork, cmd: ClaimItem, actor: Actor) -> Record:
+    done = _claim_item(uow, cmd, actor)
+    uow.commit()
+    return done
+
+
+def _compile_bundle(uow: UnitOfWork, cmd: CompileBundle, actor: Actor) -> Record:
     division = org.get_division(uow, cmd.division_code)
     _authorize(uow, policies.can_compile_bundle(actor, division.code), actor, "compile", None)
     bureau = org.get_organisation(uow, cmd.organisation_id, _NAMES)
@@ -336,12 +346,17 @@ def compile_bundle(uow: UnitOfWork, cmd: CompileBundle, actor: Actor) -> Record:
     assert isinstance(document, BundleDocument)
     _check_bundle(uow, document)
     created = _create(uow, template, document.model_dump(mode="json"), actor)
-    uow.commit()
     return created
 
 
+def compile_bundle(uow: UnitOfWork, cmd: CompileBundle, actor: Actor) -> Record:
+    done = _compile_bundle(uow, cmd, actor)
+    uow.commit()
+    return done
+
+
 # --- changing records -------------------------------------------------------------------------------------
-def edit_version(uow: UnitOfWork, cmd: EditVersion, actor: Actor) -> Record:
+def _edit_version(uow: UnitOfWork, cmd: EditVersion, actor: Actor) -> Record:
     before = _load(uow, cmd.record_id, actor)
     _authorize(
         uow, policies.can_edit(actor, before.organisation_id, before.division_code), actor, "edit", before
@@ -355,11 +370,16 @@ def edit_version(uow: UnitOfWork, cmd: EditVersion, actor: Actor) -> Record:
     repository.save_version(uow.session, changed)
     after = _follow(uow, before, changed)
     _history(uow, EventKind.EDITED, before, after, changed.number, actor)
-    uow.commit()
     return after
 
 
-def submit_version(uow: UnitOfWork, cmd: Transition, actor: Actor) -> Record:
+def edit_version(uow: UnitOfWork, cmd: EditVersion, actor: Actor) -> Record:
+    done = _edit_version(uow, cmd, actor)
+    uow.commit()
+    return done
+
+
+def _submit_version(uow: UnitOfWork, cmd: Transition, actor: Actor) -> Record:
     before = _load(uow, cmd.record_id, actor)
     _authorize(
         uow, policies.can_edit(actor, before.organisation_id, before.division_code), actor, "submit", before
@@ -371,11 +391,16 @@ def submit_version(uow: UnitOfWork, cmd: Transition, actor: Actor) -> Record:
     repository.save_version(uow.session, changed)
     after = _follow(uow, before, changed)
     _history(uow, EventKind.SUBMITTED, before, after, changed.number, actor, note=cmd.note.strip())
-    uow.commit()
     return after
 
 
-def review_version(uow: UnitOfWork, cmd: Review, actor: Actor) -> Record:
+def submit_version(uow: UnitOfWork, cmd: Transition, actor: Actor) -> Record:
+    done = _submit_version(uow, cmd, actor)
+    uow.commit()
+    return done
+
+
+def _review_version(uow: UnitOfWork, cmd: Review, actor: Actor) -> Record:
     before = _load(uow, cmd.record_id, actor)
     _authorize(uow, policies.can_review(actor, before.division_code), actor, "review", before)
     _fresh(before, cmd.lock)
@@ -395,8 +420,13 @@ def review_version(uow: UnitOfWork, cmd: Review, actor: Actor) -> Record:
         _announce(uow, after, changed.number, ItemPublished)
         if after.kind is RecordKind.BASIC:
             _follow_province(uow, after, BasicDocument.model_validate(changed.document), actor)
-    uow.commit()
     return after
+
+
+def review_version(uow: UnitOfWork, cmd: Review, actor: Actor) -> Record:
+    done = _review_version(uow, cmd, actor)
+    uow.commit()
+    return done
 
 
 def _announce(
@@ -455,7 +485,7 @@ def _conform(
     )
 
 
-def start_version(uow: UnitOfWork, cmd: Transition, actor: Actor) -> Record:
+def _start_version(uow: UnitOfWork, cmd: Transition, actor: Actor) -> Record:
     before = _load(uow, cmd.record_id, actor)
     _authorize(
         uow,
@@ -475,8 +505,13 @@ def start_version(uow: UnitOfWork, cmd: Transition, actor: Actor) -> Record:
     )
     after = _save(uow, moved, published.document)
     _history(uow, EventKind.VERSION_STARTED, before, after, number, actor, note=cmd.note.strip())
-    uow.commit()
     return after
+
+
+def start_version(uow: UnitOfWork, cmd: Transition, actor: Actor) -> Record:
+    done = _start_version(uow, cmd, actor)
+    uow.commit()
+    return done
 
 
 def withdraw_record(uow: UnitOfWork, cmd: Transition, actor: Actor) -> Record:
@@ -529,7 +564,14 @@ def entry_code(cmd: SaveEntry, division_code: str) -> str:
 
 
 def save_entry(uow: UnitOfWork, cmd: SaveEntry, actor: Actor) -> str:
-    """'created', 'updated' or 'unchanged'. A withdrawn record stays withdrawn (取消 is final)."""
+    """'created', 'updated' or 'unchanged', in one transaction. A withdrawn record stays withdrawn (取消 is
+    final)."""
+    outcome = _save_entry(uow, cmd, actor)
+    uow.commit()
+    return outcome
+
+
+def _save_entry(uow: UnitOfWork, cmd: SaveEntry, actor: Actor) -> str:
     body = org.get_organisation(uow, cmd.organisation_id, _NAMES)
     _authorize(uow, policies.can_edit(actor, body.id, body.division_code), actor, "save", None)
     code = entry_code(cmd, body.division_code)
@@ -549,7 +591,7 @@ def save_entry(uow: UnitOfWork, cmd: SaveEntry, actor: Actor) -> str:
     if existing.working_version is None:
         if _version(uow, existing, existing.published_version).document == document:
             return "unchanged"
-        existing = start_version(uow, Transition(record_id=existing.id, lock=existing.lock), actor)
+        existing = _start_version(uow, Transition(record_id=existing.id, lock=existing.lock), actor)
     working = _version(uow, existing, existing.working_version)
     if working.status is VersionStatus.SUBMITTED:
         if working.document == document and not cmd.publish:
@@ -559,7 +601,7 @@ def save_entry(uow: UnitOfWork, cmd: SaveEntry, actor: Actor) -> str:
                 "该事项的新版本正在审核，请待审核后再导入修改", status=working.status.value
             )
     else:
-        edited = edit_version(
+        edited = _edit_version(
             uow, EditVersion(record_id=existing.id, lock=existing.lock, document=document), actor
         )
         if edited.lock == existing.lock and not cmd.publish:
@@ -571,11 +613,11 @@ def save_entry(uow: UnitOfWork, cmd: SaveEntry, actor: Actor) -> str:
 
 def _create_entry(uow: UnitOfWork, cmd: SaveEntry, code: str, actor: Actor) -> Record:
     if cmd.kind is RecordKind.BASIC:
-        return propose_basic(
+        return _propose_basic(
             uow, ProposeBasic(code=code, department_id=cmd.organisation_id, document=cmd.document), actor
         )
     if cmd.kind is RecordKind.BUNDLE:
-        return compile_bundle(
+        return _compile_bundle(
             uow,
             CompileBundle(
                 code=code,
@@ -597,7 +639,7 @@ def _create_entry(uow: UnitOfWork, cmd: SaveEntry, code: str, actor: Actor) -> R
         business_name=doc.business_name,
         changes=doc.elements.model_dump(mode="json"),
     )
-    return claim_item(uow, claim, actor)
+    return _claim_item(uow, claim, actor)
 
 
 def _submit_and_publish(uow: UnitOfWork, record_id: int, actor: Actor) -> None:
@@ -605,8 +647,8 @@ def _submit_and_publish(uow: UnitOfWork, record_id: int, actor: Actor) -> None:
     assert current is not None
     working = _version(uow, current, current.working_version)
     if working.status is not VersionStatus.SUBMITTED:
-        current = submit_version(uow, Transition(record_id=record_id, lock=current.lock), actor)
-    review_version(uow, Review(record_id=record_id, lock=current.lock, publish=True), actor)
+        current = _submit_version(uow, Transition(record_id=record_id, lock=current.lock), actor)
+    _review_version(uow, Review(record_id=record_id, lock=current.lock, publish=True), actor)
 
 
 def published_basic(uow: UnitOfWork, basic_code: str, actor: Actor) -> BasicDocument:

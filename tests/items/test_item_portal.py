@@ -1,0 +1,179 @@
+"""The service portal and the open read API: what a visitor sees of published items and bundles, never of
+drafts; the printable guide, the CPSV-AP export and the GovStack services endpoints (issue #5 items 4, 7)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import rdflib
+from fastapi.testclient import TestClient
+from items_world import (
+    CLINIC,
+    CLINIC_ELEMENTS,
+    FOOD,
+    PERMIT_ELEMENTS,
+    build_items_world,
+    claim,
+    publish,
+    publish_basic,
+)
+from worlds import World
+
+from wanshi.bootstrap import Platform
+from wanshi.items import api as items
+from wanshi.web.app import create_app
+
+
+@pytest.fixture
+def world(platform: Platform) -> World:
+    w = build_items_world(platform)
+    publish_basic(platform, w, FOOD, PERMIT_ELEMENTS)
+    publish_basic(platform, w, CLINIC, CLINIC_ELEMENTS)
+    for basic in (FOOD, CLINIC):
+        r = claim(
+            platform,
+            w,
+            "hf_market",
+            basic,
+            {
+                "places": [
+                    {
+                        "name": "合肥市政务服务中心",
+                        "address": "合肥市怀宁路1800号",
+                        "hours": "工作日 9:00-17:00",
+                    }
+                ]
+            },
+        )
+        publish(platform, r.id, w["hf_clerk"], w["city_admin"])
+    document = {
+        "name": "开餐馆一件事",
+        "audience": "法人",
+        "life_event": "开办企业",
+        "summary": "餐饮许可与卫生许可一次申请。",
+        "parts": [{"basic_code": FOOD}, {"basic_code": CLINIC}],
+        "promised_days": 10,
+    }
+    with platform.uow() as uow:
+        bundle = items.compile_bundle(
+            uow,
+            items.CompileBundle(
+                code="BIZ-001", division_code="340100", organisation_id=w.org_id("city"), document=document
+            ),
+            w["city_admin"],
+        )
+    publish(platform, bundle.id, w["city_admin"], w["city_admin"])
+    return w
+
+
+@pytest.fixture
+def client(platform: Platform) -> Iterator[TestClient]:
+    with TestClient(create_app(platform)) as c:
+        yield c
+
+
+def _hefei_food(platform: Platform) -> str:
+    with platform.reader() as uow:
+        snapshot = platform.items.snapshot(uow, items_actor())
+    return next(c.code for c in snapshot.items.values() if c.basic_code == FOOD)
+
+
+def items_actor():  # type: ignore[no-untyped-def]
+    from wanshi.kernel.actor import ANONYMOUS
+
+    return ANONYMOUS
+
+
+@pytest.mark.usefixtures("world")
+def test_a_visitor_browses_by_audience_and_theme_and_reaches_the_item_page(
+    platform: Platform, client: TestClient
+) -> None:
+    home = client.get("/services?audience=enterprise")
+    assert home.status_code == 200
+    assert "食品经营许可证核发" in home.text
+    assert "开餐馆一件事" in home.text
+    assert "准营准办" in home.text  # the theme facet
+    basic = client.get(f"/services/basic/{FOOD}?division=340102")
+    assert "合肥市市场监督管理局" in basic.text
+    assert "在您选择的地区由以下机构办理" in basic.text  # 瑶海区 is served by its city's body
+    page = client.get(f"/services/items/{_hefei_food(platform)}")
+    assert page.status_code == 200
+    for text in (
+        "受理条件",
+        "食品安全管理制度文本",
+        "合肥市怀宁路1800号",
+        "《中华人民共和国食品安全法》",
+        "电子证照",
+    ):
+        assert text in page.text
+
+
+@pytest.mark.usefixtures("world")
+def test_a_persons_tab_hides_enterprise_only_bundles(client: TestClient) -> None:
+    assert "开餐馆一件事" not in client.get("/services?audience=person").text
+
+
+@pytest.mark.usefixtures("world")
+def test_the_bundle_page_shows_one_set_of_materials_for_the_chosen_area(client: TestClient) -> None:
+    page = client.get("/services/bundles/BIZ-001?division=340102")
+    assert page.status_code == 200
+    assert page.text.count("<td>营业执照</td>") == 1
+    assert "暂无机构办理" not in page.text
+    far = client.get("/services/bundles/BIZ-001?division=340202")
+    assert "暂无机构办理" in far.text
+
+
+def test_a_draft_is_not_on_the_portal(platform: Platform, world: World, client: TestClient) -> None:
+    draft = claim(platform, world, "yaohai")
+    assert client.get(f"/services/items/{draft.code}").status_code == 404
+    assert client.get(f"/api/v1/services/items/{draft.code}").json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.usefixtures("world")
+def test_the_printable_guide_is_a_pdf(platform: Platform, client: TestClient) -> None:
+    response = client.get(f"/services/items/{_hefei_food(platform)}/guide.pdf")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF-")
+    assert client.get(f"/services/items/{_hefei_food(platform)}/guide.pdf").content == response.content
+
+
+@pytest.mark.usefixtures("world")
+def test_the_open_api_lists_items_and_a_bundles_merged_application(
+    platform: Platform, client: TestClient
+) -> None:
+    listed = client.get(
+        "/api/v1/services/items", params={"division": "340102", "audience": "enterprise"}
+    ).json()
+    assert listed["total"] == 2
+    one = client.get(f"/api/v1/services/items/{_hefei_food(platform)}").json()
+    assert one["document"]["elements"]["name"] == "食品经营许可证核发"
+    assert one["promised_limit"] == {"value": 10, "unit": "workday", "note": ""}
+    bundle = client.get("/api/v1/services/bundles/BIZ-001", params={"division": "340103"}).json()
+    assert bundle["missing"] == []
+    assert [m["name"] for m in bundle["materials"]].count("营业执照") == 1
+    assert client.get("/api/v1/services/items", params={"division": "34x"}).status_code == 422
+
+
+@pytest.mark.usefixtures("world")
+def test_the_cpsv_export_is_rdf_with_every_published_service(platform: Platform, client: TestClient) -> None:
+    response = client.get("/api/v1/services/export.ttl")
+    assert response.status_code == 200
+    graph = rdflib.Graph().parse(data=response.text, format="turtle")
+    services = set(graph.subjects(rdflib.RDF.type, rdflib.URIRef("http://purl.org/vocab/cpsv#PublicService")))
+    assert len(services) == 2
+    assert client.get("/api/v1/services/export.csv").status_code == 404
+
+
+@pytest.mark.usefixtures("world")
+def test_govstack_service_list_and_detail(client: TestClient) -> None:
+    listed = client.get("/api/govstack/registration/services").json()
+    assert sorted(s["name"] for s in listed) == ["公共场所卫生许可", "食品经营许可证核发"]
+    detail = client.get(f"/api/govstack/registration/services/{listed[0]['id']}").json()
+    assert detail["id"] == listed[0]["id"]
+    assert detail["serviceBody"]
+    assert (
+        client.get("/api/govstack/registration/services/00000000-0000-0000-0000-000000000000").status_code
+        == 404
+    )
