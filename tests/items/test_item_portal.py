@@ -3,7 +3,9 @@ drafts; the printable guide, the CPSV-AP export and the GovStack services endpoi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import rdflib
@@ -18,11 +20,15 @@ from items_world import (
     publish,
     publish_basic,
 )
-from worlds import World
 
+import wanshi.items
 from wanshi.bootstrap import Platform
 from wanshi.items import api as items
+from wanshi.items.domain.elements import LABELS, ONLINE_DEPTH_LABELS
+from wanshi.kernel.actor import ANONYMOUS
 from wanshi.web.app import create_app
+from wanshi.web.i18n import catalogue
+from worlds import World
 
 
 @pytest.fixture
@@ -75,14 +81,8 @@ def client(platform: Platform) -> Iterator[TestClient]:
 
 def _hefei_food(platform: Platform) -> str:
     with platform.reader() as uow:
-        snapshot = platform.items.snapshot(uow, items_actor())
+        snapshot = platform.items.snapshot(uow, ANONYMOUS)
     return next(c.code for c in snapshot.items.values() if c.basic_code == FOOD)
-
-
-def items_actor():  # type: ignore[no-untyped-def]
-    from wanshi.kernel.actor import ANONYMOUS
-
-    return ANONYMOUS
 
 
 @pytest.mark.usefixtures("world")
@@ -177,3 +177,24 @@ def test_govstack_service_list_and_detail(client: TestClient) -> None:
         client.get("/api/govstack/registration/services/00000000-0000-0000-0000-000000000000").status_code
         == 404
     )
+
+
+MSGID = re.compile(r"""_\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')\s*\)""")
+
+
+def test_every_portal_text_and_label_has_an_english_translation() -> None:
+    texts: set[str] = set()
+    for template in (Path(wanshi.items.__file__).parent / "templates" / "items").glob("*.html"):
+        texts |= {double or single for double, single in MSGID.findall(template.read_text(encoding="utf-8"))}
+    texts |= set(LABELS.values()) | set(ONLINE_DEPTH_LABELS.values())
+    assert sorted(texts - set(catalogue("en"))) == []
+
+
+@pytest.mark.usefixtures("world")
+def test_the_item_page_renders_in_english(platform: Platform, client: TestClient) -> None:
+    client.get("/lang/en?next=/services")
+    page = client.get(f"/services/items/{_hefei_food(platform)}").text
+    assert "Administrative licensing" in page
+    assert "Materials" in page
+    assert "Promised time limit" in page
+    assert "承诺办结" not in page
