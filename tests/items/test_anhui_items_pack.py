@@ -12,6 +12,7 @@ import yaml
 
 from wanshi.bootstrap import Platform
 from wanshi.items import api as items
+from wanshi.items.services import reading
 from wanshi.kernel.actor import ANONYMOUS, SYSTEM
 from wanshi.org import api as org
 from wanshi.packs.kinds import KIND_LOADERS
@@ -60,6 +61,16 @@ def test_the_anhui_items_load_serve_the_portal_and_load_again_unchanged(
         application = items.bundle_application(snapshot, bundle.code, "340102")
         assert len(application.items) + len(application.missing) == len(bundle.document.parts)
         assert application.materials
+    # The guide over the published catalogue: the held-out half of the evaluation set (issue #5: top-3 ≥ 90%).
+    cases = yaml.safe_load((PACK / "guide_eval" / "test.yaml").read_text(encoding="utf-8"))["cases"]
+    top3 = sum(
+        any(
+            a.hit.key in case["expect"]
+            for a in reading.search_guide(platform.items, snapshot, case["q"], limit=3)
+        )
+        for case in cases
+    )
+    assert top3 / len(cases) >= 0.9
     again = _load(platform, pack)
     assert again["service_items"].unchanged == first["service_items"].created
     assert again["bundles"].unchanged == first["bundles"].created

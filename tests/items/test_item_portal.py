@@ -198,3 +198,19 @@ def test_the_item_page_renders_in_english(platform: Platform, client: TestClient
     assert "Materials" in page
     assert "Promised time limit" in page
     assert "承诺办结" not in page
+
+
+@pytest.mark.usefixtures("world")
+def test_the_guide_answers_a_question_in_citizens_words(client: TestClient) -> None:
+    page = client.get("/services/search", params={"q": "我想开一家饭店需要办什么"})
+    assert page.status_code == 200
+    assert "开餐馆一件事" in page.text
+    answers = client.get("/api/v1/services/search", params={"q": "食品许可证", "division": "340102"}).json()
+    assert answers[0]["code"] == FOOD
+    assert answers[0]["implementation"] == _hefei_food_code()
+    assert client.get("/api/v1/services/search", params={"q": "x" * 201}).status_code == 422
+    assert client.get("/api/v1/services/search", params={"q": "！！！"}).json() == []
+
+
+def _hefei_food_code() -> str:
+    return f"{FOOD}-340100000000-000-11340100MB00000513-1-00"

@@ -109,6 +109,29 @@ def portal_home(
     )
 
 
+@portal.get("/search")
+def search_page(
+    request: Request,
+    platform: PlatformDep,
+    actor: Visitor,
+    q: Annotated[str, Query(max_length=200)] = "",
+    audience: str = "",
+) -> Response:
+    snapshot = _snapshot(platform, actor)
+    area = _division(request, "")
+    who = Audience(audience) if audience in {a.value for a in Audience} else None
+    answers = (
+        reading.search_guide(platform.items, snapshot, q, audience=who, division_code=area)
+        if q.strip()
+        else []
+    )
+    return render(
+        request,
+        "items/search.html",
+        {"q": q, "answers": answers, "audience": who, "audiences": list(Audience), "area": area},
+    )
+
+
 @portal.get("/basic/{basic_code}")
 def basic_page(
     request: Request, platform: PlatformDep, actor: Visitor, basic_code: str, division: Division = ""
@@ -223,6 +246,32 @@ def api_items(
     cards = snapshot.available_in(division) if division else list(snapshot.items.values())
     chosen = [c for c in cards if c.basic_code in basics]
     return {"total": len(chosen), "items": [_summary(c) for c in chosen[offset : offset + limit]]}
+
+
+@open_api.get("/search", summary="The smart guide: items and bundles for a question in citizens' words")
+def api_search(
+    platform: PlatformDep,
+    actor: Visitor,
+    q: Annotated[str, Query(max_length=200)],
+    audience: str = "",
+    division: Division = "",
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> list[dict[str, Any]]:
+    who = Audience(audience) if audience in {a.value for a in Audience} else None
+    answers = reading.search_guide(
+        platform.items, _snapshot(platform, actor), q, audience=who, division_code=division, limit=limit
+    )
+    return [
+        {
+            "kind": a.hit.kind,
+            "code": a.hit.key,
+            "title": a.hit.title,
+            "score": round(a.hit.score, 4),
+            "matched": list(a.hit.why),
+            "implementation": a.nearest.code if a.nearest else None,
+        }
+        for a in answers
+    ]
 
 
 @open_api.get("/items/{code}", summary="One published implementation entry with every element")

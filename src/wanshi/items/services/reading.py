@@ -23,6 +23,7 @@ from wanshi.items.domain.documents import BasicDocument, BundleDocument, Impleme
 from wanshi.items.domain.elements import Audience, FormField, Material
 from wanshi.items.domain.records import HistoryEntry, Record, RecordState, Version, VersionStatus
 from wanshi.items.domain.views import BasicCard, BundleCard, ItemCard
+from wanshi.items.guide import GuideDocument, GuideIndex, Hit
 from wanshi.kernel.actor import Actor, ActorKind, provider_organisations
 from wanshi.kernel.errors import NotFound
 from wanshi.kernel.identifiers.division_code import parent_codes
@@ -396,3 +397,46 @@ def facets(snapshot: Snapshot) -> Facets:
         departments=sorted(((i, n, c) for (i, n), c in departments.items()), key=lambda t: (-t[2], t[1])),
         item_types=sorted((v, label, c) for (v, label), c in types.items()),
     )
+
+
+# --- the smart guide ----------------------------------------------------------------------------------------
+def guide_documents(snapshot: Snapshot) -> list[GuideDocument]:
+    """What the guide searches: each basic item that some body implements, and every bundle."""
+    titles = {code: card.elements.name for code, card in snapshot.basics.items()}
+    docs = [
+        GuideDocument.from_basic(card) for code, card in snapshot.basics.items() if code in snapshot.by_basic
+    ]
+    docs += [GuideDocument.from_bundle(card, titles) for card in snapshot.bundles.values()]
+    return docs
+
+
+@dataclass(frozen=True)
+class GuideAnswer:
+    """One result of the guide: an item (its basic card, and the implementation serving the asker's area
+    when one does) or a bundle."""
+
+    hit: Hit
+    basic: BasicCard | None = None
+    nearest: ItemCard | None = None
+    bundle: BundleCard | None = None
+
+
+def search_guide(
+    catalogue: PublishedCatalogue,
+    snapshot: Snapshot,
+    query: str,
+    *,
+    audience: Audience | None = None,
+    division_code: str = "",
+    limit: int = 10,
+) -> list[GuideAnswer]:
+    """The guide's answers to a question in citizens' words (智能导办), best first."""
+    index: GuideIndex = catalogue.derived(snapshot, "guide", lambda s: GuideIndex.build(guide_documents(s)))
+    answers = []
+    for hit in index.search(query, limit=limit, audience=audience.value if audience else None):
+        if hit.kind == "bundle":
+            answers.append(GuideAnswer(hit, bundle=snapshot.bundles.get(hit.key)))
+        else:
+            nearest = snapshot.nearest(hit.key, division_code) if division_code else None
+            answers.append(GuideAnswer(hit, basic=snapshot.basics.get(hit.key), nearest=nearest))
+    return answers
