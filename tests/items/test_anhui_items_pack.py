@@ -7,11 +7,13 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+import pyshacl
 import pytest
 import yaml
 
 from wanshi.bootstrap import Platform
 from wanshi.items import api as items
+from wanshi.items import cpsv
 from wanshi.items.services import reading
 from wanshi.kernel.actor import ANONYMOUS, SYSTEM
 from wanshi.org import api as org
@@ -20,6 +22,10 @@ from wanshi.packs.loader import KindResult, load_pack
 
 PACK = Path(__file__).resolve().parents[2] / "packs" / "anhui"
 KINDS = ("organisations", "service_items", "bundles")
+SHAPES = Path(__file__).parent / "specs" / "cpsv-ap-3.2.0-SHACL.ttl"
+BASE = "https://zwfw.ah.gov.cn"
+# pyshacl still calls rdflib APIs that rdflib 7 deprecates, thousands of times a validation.
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:rdflib")
 
 
 def _load(platform: Platform, directory: Path) -> dict[str, KindResult]:
@@ -71,6 +77,10 @@ def test_the_anhui_items_load_serve_the_portal_and_load_again_unchanged(
         for case in cases
     )
     assert top3 / len(cases) >= 0.9
+    # Acceptance: the CPSV-AP export of the pack validates against the spec's SHACL shapes.
+    graph = cpsv.catalogue_graph(list(snapshot.items.values()), list(snapshot.bundles.values()), BASE)
+    conforms, results, _ = pyshacl.validate(graph, shacl_graph=str(SHAPES), inference="none")
+    assert conforms, results.serialize(format="turtle")[:2000]
     again = _load(platform, pack)
     assert again["service_items"].unchanged == first["service_items"].created
     assert again["bundles"].unchanged == first["bundles"].created
