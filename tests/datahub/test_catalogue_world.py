@@ -12,8 +12,10 @@ from typing import Any
 from wanshi.bootstrap import Platform
 from wanshi.datahub.catalogue import api as catalogue
 from wanshi.kernel.actor import Role
-from worlds import World
+from worlds import PASSWORD, World
 from worlds import build_world as build_shared_world
+
+__all__ = ["NOW", "PASSWORD", "World", "build_world", "metadata", "mount", "publish", "register"]
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 

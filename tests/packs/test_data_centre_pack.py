@@ -3,13 +3,17 @@ the demo's generated data (small row counts here; `wanshi demo` uses the pack's 
 
 from __future__ import annotations
 
+import atexit
+import functools
 import re
 import shutil
+import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -44,11 +48,27 @@ SMALL = DemoData(
 
 
 # The service items have their own pack test (tests/items): loading them here would only slow these down.
-DATA_CENTRE_LOADERS = {k: v for k, v in KIND_LOADERS.items() if k not in ("service_items", "bundles")}
+ITEM_KINDS = ("service_items", "bundles")
 
 
-def _load(platform: Platform, directory: Path = PACK, actor: Actor = SYSTEM) -> dict[str, KindResult]:
-    return {r.kind: r for r in load_pack(platform, directory, actor, DATA_CENTRE_LOADERS)}
+def _without_items(target: Path) -> Path:
+    """A copy of the Anhui pack whose manifest leaves out the service items."""
+    shutil.copytree(PACK, target)
+    manifest = yaml.safe_load((PACK / "pack.yaml").read_text(encoding="utf-8"))
+    manifest["files"] = [f for f in manifest["files"] if f["kind"] not in ITEM_KINDS]
+    (target / "pack.yaml").write_text(yaml.safe_dump(manifest, allow_unicode=True), encoding="utf-8")
+    return target
+
+
+@functools.cache
+def _data_centre_pack() -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="wanshi-dc-pack-"))
+    atexit.register(shutil.rmtree, folder, True)
+    return _without_items(folder / "pack")
+
+
+def _load(platform: Platform, directory: Path | None = None, actor: Actor = SYSTEM) -> dict[str, KindResult]:
+    return {r.kind: r for r in load_pack(platform, directory or _data_centre_pack(), actor, KIND_LOADERS)}
 
 
 def _divisions(platform: Platform) -> None:
@@ -74,9 +94,7 @@ def _detail(platform: Platform, code: str) -> catalogue.ResourceDetail:
 
 
 def _copy_pack(tmp_path: Path) -> Path:
-    target = tmp_path / "pack"
-    shutil.copytree(PACK, target)
-    return target
+    return _without_items(tmp_path / "pack")
 
 
 @pytest.fixture

@@ -73,6 +73,7 @@ class GuideFontMissing(WanshiError):
 
 
 _font_lock = threading.Lock()
+_build_lock = threading.Lock()
 _registered: set[FontFile] = set()
 
 
@@ -125,10 +126,14 @@ def render_guide(card: ItemCard, *, issued_at: datetime, url: str) -> bytes:
         invariant=True,
     )
     footer = _Footer(styles.font, _pdf_date(issued_at))
-    document.build(
-        _story(card, issued_at, url, styles),
-        canvasmaker=lambda *args, **kwargs: _NumberedCanvas(*args, footer=footer, **kwargs),
-    )
+    # reportlab keeps each TrueType font's subsetting state on the shared font object: two documents built at
+    # once corrupt it (a KeyError on a glyph, or different bytes). Guides are cached per published version, so
+    # building one at a time costs little.
+    with _build_lock:
+        document.build(
+            _story(card, issued_at, url, styles),
+            canvasmaker=lambda *args, **kwargs: _NumberedCanvas(*args, footer=footer, **kwargs),
+        )
     return out.getvalue()
 
 

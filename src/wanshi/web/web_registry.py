@@ -55,6 +55,7 @@ WEB_MODULES: list[str] = [
     "wanshi.datahub.registry.web",
     "wanshi.datahub.quality.web",
     "wanshi.items.web",
+    "wanshi.items.admin_web",
 ]
 
 

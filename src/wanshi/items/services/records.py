@@ -566,12 +566,14 @@ def entry_code(cmd: SaveEntry, division_code: str) -> str:
 def save_entry(uow: UnitOfWork, cmd: SaveEntry, actor: Actor) -> str:
     """'created', 'updated' or 'unchanged', in one transaction. A withdrawn record stays withdrawn (取消 is
     final)."""
-    outcome = _save_entry(uow, cmd, actor)
+    outcome = apply_entry(uow, cmd, actor)
     uow.commit()
     return outcome
 
 
-def _save_entry(uow: UnitOfWork, cmd: SaveEntry, actor: Actor) -> str:
+def apply_entry(uow: UnitOfWork, cmd: SaveEntry, actor: Actor) -> str:
+    """``save_entry`` without the commit: for a caller that applies many entries in one transaction (an
+    import, all or nothing) and commits or rolls back itself."""
     body = org.get_organisation(uow, cmd.organisation_id, _NAMES)
     _authorize(uow, policies.can_edit(actor, body.id, body.division_code), actor, "save", None)
     code = entry_code(cmd, body.division_code)
