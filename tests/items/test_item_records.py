@@ -315,3 +315,23 @@ def _basic(platform: Platform) -> items.Record:
     with platform.uow() as uow:
         page = list_records(uow, RecordQuery(kind=items.RecordKind.BASIC, basic_code=FOOD), SYSTEM)
     return page.records[0]
+
+
+def test_the_snapshot_reads_again_only_what_changed_and_follows_a_new_version(
+    platform: Platform, world: World
+) -> None:
+    first = _publish_claim(platform, world, "wh_market")
+    with platform.reader() as uow:
+        before = platform.items.snapshot(uow, ANONYMOUS)
+    kept = before.items[first.code]
+    second = _publish_claim(platform, world, "hf_market", {"promised_limit": {"value": 5}})
+    with platform.uow() as uow:
+        started = items.start_version(
+            uow, items.Transition(record_id=second.id, lock=second.lock), world["hf_clerk"]
+        )
+    publish(platform, started.id, world["hf_clerk"], world["city_admin"])
+    with platform.reader() as uow:
+        after = platform.items.snapshot(uow, ANONYMOUS)
+    assert after.items[first.code] is kept  # not read again
+    assert after.items[second.code].version == 2
+    assert sorted(c.code for c in after.by_basic[FOOD]) == sorted([first.code, second.code])

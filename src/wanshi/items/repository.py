@@ -253,12 +253,36 @@ def list_history(session: Session, record_id: int) -> list[HistoryEntry]:
     ]
 
 
-def publication_mark(session: Session) -> int:
-    """A number that grows whenever what readers see changes: caches of published entries key on it."""
-    stmt = select(func.max(event.c.id)).where(
+# How far before the last mark a refresh looks again. History ids are allocated before commit, so on
+# PostgreSQL a publication can become visible after one with a higher id; it still lies within this many ids.
+LOOK_BACK = 500
+
+
+def publication_mark(session: Session) -> tuple[int, int]:
+    """(last id, count) of the publications and withdrawals in the history: it moves whenever what readers see
+    changes, including when a transaction with a lower id commits after a higher one. Caches key on it."""
+    stmt = select(func.max(event.c.id), func.count()).where(
         event.c.kind.in_([EventKind.PUBLISHED.value, EventKind.WITHDRAWN.value])
     )
-    return int(session.execute(stmt).scalar_one() or 0)
+    last, count = session.execute(stmt).one()
+    return int(last or 0), int(count)
+
+
+def changed_since(session: Session, mark: tuple[int, int]) -> list[tuple[Record, Version | None]]:
+    """Records published or withdrawn since the publication mark ``mark`` (and within LOOK_BACK before it),
+    each with the version readers now see (None: withdrawn)."""
+    ids = select(event.c.record_id).where(
+        event.c.id > mark[0] - LOOK_BACK,
+        event.c.kind.in_([EventKind.PUBLISHED.value, EventKind.WITHDRAWN.value]),
+    )
+    out: list[tuple[Record, Version | None]] = []
+    for row in session.execute(select(record).where(record.c.id.in_(ids))):
+        r = _record(row)
+        shown = None
+        if r.state is RecordState.PUBLISHED and r.published_version is not None:
+            shown = get_version(session, r.id, r.published_version)
+        out.append((r, shown))
+    return out
 
 
 # --- the staff's list -------------------------------------------------------------------------------------

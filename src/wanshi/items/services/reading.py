@@ -178,7 +178,7 @@ class _Names:
 # --- what is published ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Snapshot:
-    mark: int
+    mark: tuple[int, int]
     basics: dict[str, BasicCard]
     items: dict[str, ItemCard]
     bundles: dict[str, BundleCard]
@@ -202,44 +202,94 @@ class Snapshot:
         return None
 
 
-def _load_snapshot(uow: UnitOfWork, mark: int) -> Snapshot:
-    names = _Names(uow)
-    divisions: dict[str, str] = {}
+class _Cards:
+    """Cards from records and their published versions, each organisation and division name read once."""
 
-    def division_name(code: str) -> str:
-        if code not in divisions:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+        self.names = _Names(uow)
+        self._divisions: dict[str, str] = {}
+
+    def division_name(self, code: str) -> str:
+        if code not in self._divisions:
             try:
-                divisions[code] = org.get_division(uow, code).name
+                self._divisions[code] = org.get_division(self._uow, code).name
             except NotFound:
-                divisions[code] = code
-        return divisions[code]
+                self._divisions[code] = code
+        return self._divisions[code]
 
-    basics = {
-        r.code: BasicCard(
-            r.code, v.number, r.organisation_id, names(r.organisation_id),
+    def basic(self, r: Record, v: Version) -> BasicCard:
+        return BasicCard(
+            r.code, v.number, r.organisation_id, self.names(r.organisation_id),
             BasicDocument.model_validate(v.document), v.reviewed_at,
-        )
-        for r, v in repository.published(uow.session, RecordKind.BASIC)
-    }  # fmt: skip
+        )  # fmt: skip
+
+    def item(self, r: Record, v: Version) -> ItemCard:
+        document = ImplementationDocument.model_validate(v.document)
+        return ItemCard(
+            r.code, r.basic_code, v.number, r.organisation_id, self.names(r.organisation_id), r.division_code,
+            self.division_name(r.division_code), document, v.reviewed_at,
+        )  # fmt: skip
+
+    def bundle(self, r: Record, v: Version) -> BundleCard:
+        return BundleCard(
+            r.code, v.number, r.division_code, self.division_name(r.division_code),
+            BundleDocument.model_validate(v.document), v.reviewed_at,
+        )  # fmt: skip
+
+
+def _by_basic(items: Iterable[ItemCard]) -> dict[str, list[ItemCard]]:
+    grouped: dict[str, list[ItemCard]] = defaultdict(list)
+    for card in items:
+        grouped[card.basic_code].append(card)
+    return dict(grouped)
+
+
+def _load_snapshot(uow: UnitOfWork, mark: tuple[int, int]) -> Snapshot:
+    cards = _Cards(uow)
+    basics = {r.code: cards.basic(r, v) for r, v in repository.published(uow.session, RecordKind.BASIC)}
     items = {
-        r.code: ItemCard(
-            r.code, r.basic_code, v.number, r.organisation_id, names(r.organisation_id), r.division_code,
-            division_name(r.division_code), ImplementationDocument.model_validate(v.document), v.reviewed_at,
-        )
+        r.code: cards.item(r, v)
         for r, v in repository.published(uow.session, RecordKind.IMPLEMENTATION)
         if r.basic_code in basics
-    }  # fmt: skip
-    bundles = {
-        r.code: BundleCard(
-            r.code, v.number, r.division_code, division_name(r.division_code),
-            BundleDocument.model_validate(v.document), v.reviewed_at,
-        )
-        for r, v in repository.published(uow.session, RecordKind.BUNDLE)
-    }  # fmt: skip
-    by_basic: dict[str, list[ItemCard]] = defaultdict(list)
-    for card in items.values():
-        by_basic[card.basic_code].append(card)
-    return Snapshot(mark, basics, items, bundles, dict(by_basic))
+    }
+    bundles = {r.code: cards.bundle(r, v) for r, v in repository.published(uow.session, RecordKind.BUNDLE)}
+    return Snapshot(mark, basics, items, bundles, _by_basic(items.values()))
+
+
+def _refreshed(uow: UnitOfWork, old: Snapshot, mark: tuple[int, int]) -> Snapshot:
+    """The snapshot after the publications and withdrawals since ``old``: only their records are read again,
+    so a publication costs what it changed, not the whole catalogue. A change of the basic directory (rare:
+    the province's) reloads everything, since it decides which implementations are shown."""
+    changed = [(r, v) for r, v in repository.changed_since(uow.session, old.mark) if _moved(old, r, v)]
+    if any(r.kind is RecordKind.BASIC for r, _ in changed):
+        return _load_snapshot(uow, mark)
+    cards = _Cards(uow)
+    items, bundles = dict(old.items), dict(old.bundles)
+    for r, v in changed:
+        if r.kind is RecordKind.IMPLEMENTATION:
+            items.pop(r.code, None)
+            if v is not None and r.basic_code in old.basics:
+                items[r.code] = cards.item(r, v)
+        else:
+            bundles.pop(r.code, None)
+            if v is not None:
+                bundles[r.code] = cards.bundle(r, v)
+    return Snapshot(mark, old.basics, items, bundles, _by_basic(items.values()))
+
+
+def _moved(old: Snapshot, r: Record, v: Version | None) -> bool:
+    """Whether readers should now see something else of this record than the snapshot holds."""
+    held: BasicCard | ItemCard | BundleCard | None
+    if r.kind is RecordKind.BASIC:
+        held = old.basics.get(r.code)
+    elif r.kind is RecordKind.IMPLEMENTATION:
+        held = old.items.get(r.code)
+    else:
+        held = old.bundles.get(r.code)
+    if v is None:
+        return held is not None
+    return held is None or held.version != v.number
 
 
 class PublishedCatalogue:
@@ -256,9 +306,13 @@ class PublishedCatalogue:
         if current is not None and current.mark == mark:
             return current
         with self._lock:
-            if self._snapshot is None or self._snapshot.mark != mark:
-                self._snapshot = _load_snapshot(uow, mark)
-            return self._snapshot
+            current = self._snapshot
+            if current is None:
+                current = _load_snapshot(uow, mark)
+            elif current.mark != mark:
+                current = _refreshed(uow, current, mark)
+            self._snapshot = current
+            return current
 
     def derived(self, snapshot: Snapshot, name: str, build: Callable[[Snapshot], Any]) -> Any:
         """Something built once per snapshot (the guide's index, the browse facets)."""
