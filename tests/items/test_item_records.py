@@ -335,3 +335,11 @@ def test_the_snapshot_reads_again_only_what_changed_and_follows_a_new_version(
     assert after.items[first.code] is kept  # not read again
     assert after.items[second.code].version == 2
     assert sorted(c.code for c in after.by_basic[FOOD]) == sorted([first.code, second.code])
+
+
+def test_prefill_sources_are_the_fields_the_registries_offer() -> None:
+    from wanshi.datahub.registry import api as registry
+    from wanshi.items.domain import elements
+
+    assert elements.PERSON_FIELDS == registry.PERSON_FIELDS
+    assert elements.ENTERPRISE_FIELDS == registry.ENTERPRISE_FIELDS
