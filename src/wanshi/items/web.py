@@ -102,7 +102,7 @@ def portal_home(
             "bundles": bundles,
             "query": query,
             "area": area,
-            "areas": _areas(snapshot),
+            "areas": platform.items.derived(snapshot, "areas", _areas),
             "audiences": list(Audience),
             "implementations": {b.code: len(snapshot.by_basic.get(b.code, [])) for b in found},
         },
@@ -151,7 +151,7 @@ def basic_page(
             "implementations": implementations,
             "nearest": nearest,
             "area": area,
-            "areas": _areas(snapshot),
+            "areas": platform.items.derived(snapshot, "areas", _areas),
         },
     )
 
@@ -193,7 +193,7 @@ def bundle_page(
             "application": application,
             "basics": snapshot.basics,
             "area": area,
-            "areas": _areas(snapshot),
+            "areas": platform.items.derived(snapshot, "areas", _areas),
         },
     )
 
