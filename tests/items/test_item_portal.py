@@ -115,6 +115,16 @@ def test_a_persons_tab_hides_enterprise_only_bundles(client: TestClient) -> None
 
 
 @pytest.mark.usefixtures("world")
+def test_browsing_by_life_event_shows_its_bundles_and_their_items(client: TestClient) -> None:
+    opening = client.get("/services?life_event=opening").text
+    assert "开餐馆一件事" in opening
+    assert "食品经营许可证核发" in opening
+    birth = client.get("/services?life_event=birth").text
+    assert "开餐馆一件事" not in birth
+    assert "没有符合条件的事项" in birth
+
+
+@pytest.mark.usefixtures("world")
 def test_the_bundle_page_shows_one_set_of_materials_for_the_chosen_area(client: TestClient) -> None:
     page = client.get("/services/bundles/BIZ-001?division=340102")
     assert page.status_code == 200

@@ -13,6 +13,7 @@ from starlette.responses import RedirectResponse, Response
 from wanshi.bootstrap import Platform
 from wanshi.items import api as items
 from wanshi.items import cpsv, govstack
+from wanshi.items.domain.documents import LifeEvent
 from wanshi.items.domain.elements import ONLINE_DEPTH_LABELS, Audience, ItemType
 from wanshi.items.guide_pdf import render_guide
 from wanshi.items.services import reading
@@ -54,7 +55,7 @@ def _areas(snapshot: reading.Snapshot) -> list[tuple[str, str]]:
 
 
 def _browse_query(
-    audience: str, theme: str, department: str, item_type: str, division: str
+    audience: str, theme: str, department: str, item_type: str, division: str, life_event: str = ""
 ) -> reading.BrowseQuery:
     return reading.BrowseQuery(
         audience=Audience(audience) if audience in {a.value for a in Audience} else None,
@@ -62,6 +63,7 @@ def _browse_query(
         department_id=int(department) if department.isdigit() else None,
         item_type=item_type if item_type in {t.value for t in ItemType} else "",
         division_code=division,
+        life_event=LifeEvent(life_event) if life_event in {e.value for e in LifeEvent} else None,
     )
 
 
@@ -75,21 +77,15 @@ def portal_home(
     theme: str = "",
     department: str = "",
     item_type: str = "",
+    life_event: str = "",
     division: Division = "",
     page: Annotated[int, Query(ge=1, le=1000)] = 1,
 ) -> Response:
     snapshot = _snapshot(platform, actor)
     area = _division(request, division)
-    query = _browse_query(audience, theme, department, item_type, area)
+    query = _browse_query(audience, theme, department, item_type, area, life_event)
     found = reading.browse(snapshot, query)
-    bundles = sorted(
-        (
-            b
-            for b in snapshot.bundles.values()
-            if query.audience is None or b.document.audience is query.audience
-        ),
-        key=lambda b: b.code,
-    )
+    bundles = reading.bundles_for(snapshot, query)
     return render(
         request,
         "items/portal.html",

@@ -19,7 +19,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from wanshi.infra.uow import UnitOfWork
 from wanshi.items import policies, repository
 from wanshi.items.domain.diff import Change, diff_documents
-from wanshi.items.domain.documents import BasicDocument, BundleDocument, ImplementationDocument, RecordKind
+from wanshi.items.domain.documents import (
+    BasicDocument,
+    BundleDocument,
+    ImplementationDocument,
+    LifeEvent,
+    RecordKind,
+)
 from wanshi.items.domain.elements import Audience, FormField, Material
 from wanshi.items.domain.records import HistoryEntry, Record, RecordState, Version, VersionStatus
 from wanshi.items.domain.views import BasicCard, BundleCard, ItemCard
@@ -402,12 +408,31 @@ class BrowseQuery:
     department_id: int | None = None
     item_type: str = ""
     division_code: str = ""
+    life_event: LifeEvent | None = None
+
+
+def bundles_for(snapshot: Snapshot, query: BrowseQuery) -> list[BundleCard]:
+    """Bundles for the audience and life event asked for, in code order."""
+    return sorted(
+        (
+            b
+            for b in snapshot.bundles.values()
+            if (query.audience is None or b.document.audience is query.audience)
+            and (query.life_event is None or b.document.life_event is query.life_event)
+        ),
+        key=lambda b: b.code,
+    )
 
 
 def browse(snapshot: Snapshot, query: BrowseQuery) -> list[BasicCard]:
     """Basic items (one per item, whoever implements it) matching the facets, in code order."""
     served = (
         {c.basic_code for c in snapshot.available_in(query.division_code)} if query.division_code else None
+    )
+    in_event = (
+        {p.basic_code for b in bundles_for(snapshot, query) for p in b.document.parts}
+        if query.life_event is not None
+        else None
     )
     out = []
     for card in snapshot.basics.values():
@@ -424,6 +449,8 @@ def browse(snapshot: Snapshot, query: BrowseQuery) -> list[BasicCard]:
             continue
         if card.code not in snapshot.by_basic:
             continue
+        if in_event is not None and card.code not in in_event:
+            continue
         out.append(card)
     return out
 
@@ -433,6 +460,7 @@ class Facets:
     themes: list[tuple[str, int]]
     departments: list[tuple[int, str, int]]
     item_types: list[tuple[str, str, int]]
+    life_events: list[tuple[LifeEvent, int]]
 
 
 def facets(snapshot: Snapshot) -> Facets:
@@ -450,6 +478,11 @@ def facets(snapshot: Snapshot) -> Facets:
         themes=sorted(themes.items(), key=lambda kv: (-kv[1], kv[0])),
         departments=sorted(((i, n, c) for (i, n), c in departments.items()), key=lambda t: (-t[2], t[1])),
         item_types=sorted((v, label, c) for (v, label), c in types.items()),
+        life_events=[
+            (event, n)
+            for event in LifeEvent
+            if (n := sum(b.document.life_event is event for b in snapshot.bundles.values()))
+        ],
     )
 
 
