@@ -343,3 +343,20 @@ def test_prefill_sources_are_the_fields_the_registries_offer() -> None:
 
     assert elements.PERSON_FIELDS == registry.PERSON_FIELDS
     assert elements.ENTERPRISE_FIELDS == registry.ENTERPRISE_FIELDS
+
+
+@pytest.mark.parametrize("code", ["٣٤٠A0101000000", "340A010100000", "340A01010000X0"])
+def test_a_basic_code_must_be_ascii_digits_and_capitals(code: str) -> None:
+    from wanshi.items.domain.codes import check_basic_code
+
+    with pytest.raises(ValidationFailed) as caught:
+        check_basic_code(code)
+    assert caught.value.error_code == "item_code_invalid"
+
+
+def test_an_element_error_reads_in_chinese_with_its_bound() -> None:
+    from wanshi.items.domain.elements import parse_elements
+
+    with pytest.raises(ValidationFailed) as caught:
+        parse_elements({**PERMIT_ELEMENTS, "visits": 99})
+    assert "到办事现场次数：不得大于 10" in caught.value.message

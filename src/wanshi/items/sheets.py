@@ -14,7 +14,7 @@ import io
 import re
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -49,7 +49,7 @@ from wanshi.items.domain.elements import (
     Necessity,
     Registry,
     ResultType,
-    describe,
+    reason,
 )
 from wanshi.items.domain.locks import ADJUST_LABELS, Adjust
 from wanshi.items.domain.views import BasicCard, ItemCard
@@ -532,37 +532,6 @@ def _header(columns: Iterable[Column], path: Path) -> str:
     above = [c for c in columns if path[: len(c.path)] == c.path]
     found = exact or below or above
     return found[0].header if found else ""
-
-
-TYPE_REASONS = {
-    "string_type": "应为文字",
-    "model_type": "应为对象",
-    "model_attributes_type": "应为对象",
-    "dict_type": "应为对象",
-    "tuple_type": "应为列表",
-    "list_type": "应为列表",
-}
-
-
-def reason(error: Mapping[str, Any]) -> str:
-    """A pydantic error's reason in Chinese, without its location."""
-    kind = str(error.get("type", ""))
-    context = error.get("ctx") or {}
-    if kind in ("int_type", "int_parsing", "int_from_float"):
-        return "应为整数"
-    if kind in ("bool_type", "bool_parsing"):
-        return "应为“是”或“否”"
-    if kind in TYPE_REASONS:
-        return TYPE_REASONS[kind]
-    if kind == "too_long":
-        return f"最多 {context.get('max_length')} 项"
-    if kind == "string_too_long":
-        return f"不得超过 {context.get('max_length')} 个字"
-    if kind in ("greater_than_equal", "less_than_equal"):
-        bound = "不得小于" if kind == "greater_than_equal" else "不得大于"
-        return f"{bound} {context.get('ge', context.get('le'))}"
-    # describe() leads with the element's name; the problem carries its column, so only the reason is kept.
-    return describe({**error, "loc": ()}).split("：", 1)[1]
 
 
 @dataclass(frozen=True)

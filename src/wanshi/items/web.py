@@ -90,7 +90,7 @@ def portal_home(
         request,
         "items/portal.html",
         {
-            "facets": reading.facets(snapshot),
+            "facets": platform.items.derived(snapshot, "facets", reading.facets),
             "basics": found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
             "total": len(found),
             "page": page,

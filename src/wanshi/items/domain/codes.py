@@ -16,11 +16,11 @@ from wanshi.kernel.errors import ValidationFailed
 from wanshi.kernel.identifiers.credit_code import validate_credit_code
 from wanshi.kernel.identifiers.errors import InvalidCreditCode
 
-BASIC_CODE = re.compile(r"^\d{3}[0-9A-Z]\d{10}$")
-BUNDLE_CODE = re.compile(r"^[A-Z][A-Z0-9]{1,11}-\d{3}$")
+BASIC_CODE = re.compile(r"^[0-9]{3}[0-9A-Z][0-9]{10}$")
+BUNDLE_CODE = re.compile(r"^[A-Z][A-Z0-9]{1,11}-[0-9]{3}$")
 IMPLEMENTATION_CODE = re.compile(
-    r"^(?P<basic>\d{3}[0-9A-Z]\d{10})-(?P<division>\d{6})000000-000-(?P<body>[0-9A-Z]{18})"
-    r"-(?P<handling>[1-9])-(?P<business>\d{2})$"
+    r"^(?P<basic>[0-9]{3}[0-9A-Z][0-9]{10})-(?P<division>[0-9]{6})000000-000-(?P<body>[0-9A-Z]{18})"
+    r"-(?P<handling>[1-9])-(?P<business>[0-9]{2})$"
 )
 
 

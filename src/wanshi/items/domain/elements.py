@@ -11,6 +11,7 @@ database or the web.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from enum import StrEnum
 from functools import cache
 from typing import Any, Self, TypeVar
@@ -545,21 +546,48 @@ ELEMENT_LABELS: dict[str, str] = {
 }
 
 
-def describe(error: Any) -> str:
+TYPE_REASONS = {
+    "missing": "必须填写",
+    "extra_forbidden": "不是可识别的要素",
+    "enum": "取值不在允许范围内",
+    "literal_error": "取值不在允许范围内",
+    "string_too_short": "不能为空",
+    "too_short": "不能为空",
+    "int_type": "应为整数",
+    "int_parsing": "应为整数",
+    "int_from_float": "应为整数",
+    "bool_type": "应为“是”或“否”",
+    "bool_parsing": "应为“是”或“否”",
+    "string_type": "应为文字",
+    "model_type": "应为对象",
+    "model_attributes_type": "应为对象",
+    "dict_type": "应为对象",
+    "tuple_type": "应为列表",
+    "list_type": "应为列表",
+}
+
+
+def reason(error: Mapping[str, Any]) -> str:
+    """A pydantic error's reason in Chinese, without its location."""
+    kind = str(error.get("type", ""))
+    context = error.get("ctx") or {}
+    message = str(error.get("msg", ""))
+    if message.startswith("Value error, "):
+        return message.removeprefix("Value error, ")
+    if kind in TYPE_REASONS:
+        return TYPE_REASONS[kind]
+    if kind == "too_long":
+        return f"最多 {context.get('max_length')} 项"
+    if kind == "string_too_long":
+        return f"不得超过 {context.get('max_length')} 个字"
+    if kind in ("greater_than_equal", "less_than_equal"):
+        bound = "不得小于" if kind == "greater_than_equal" else "不得大于"
+        return f"{bound} {context.get('ge', context.get('le'))}"
+    return message
+
+
+def describe(error: Mapping[str, Any]) -> str:
     """One pydantic error in Chinese, led by the element's name."""
     location = [str(p) for p in error.get("loc", ())]
     where = "·".join(ELEMENT_LABELS.get(p, p) for p in location if not p.isdigit()) or "事项"
-    message = str(error.get("msg", ""))
-    if message.startswith("Value error, "):
-        message = message.removeprefix("Value error, ")
-    elif error.get("type") == "missing":
-        message = "必须填写"
-    elif error.get("type") == "extra_forbidden":
-        message = "不是可识别的要素"
-    elif error.get("type") in ("enum", "literal_error"):
-        message = "取值不在允许范围内"
-    elif error.get("type", "").startswith(("string_too_short", "too_short")):
-        message = "不能为空"
-    elif error.get("type", "").startswith(("string_too_long", "too_long")):
-        message = "过长"
-    return f"{where}：{message}"
+    return f"{where}：{reason(error)}"
