@@ -49,11 +49,11 @@ from wanshi.items.domain.elements import (
     Necessity,
     Registry,
     ResultType,
-    reason,
 )
 from wanshi.items.domain.locks import ADJUST_LABELS, Adjust
 from wanshi.items.domain.views import BasicCard, ItemCard
 from wanshi.kernel.errors import ValidationFailed
+from wanshi.kernel.reasons import reason
 
 GUIDE_TITLE = "说明"
 MAIN_TITLE = "事项清单"
