@@ -6,9 +6,10 @@ PORT ?= 8000
 # PostgreSQL for the second test run; `make test PG_REQUIRED=1` fails instead of skipping when it is down.
 WANSHI_TEST_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PG_REQUIRED ?= 0
-# Debian packages: the CJK font of the printable guides (PDF); poppler and zbar read PDFs and QR codes in tests.
+# Debian packages: the CJK font of the printable guides (PDF); poppler and zbar read PDFs and QR codes in tests;
+# chromium runs the browser tests (forms with and without JavaScript, the BPMN modeler) through Playwright.
 RUNTIME_DEBS := fonts-wqy-microhei
-TEST_DEBS := $(RUNTIME_DEBS) poppler-utils zbar-tools
+TEST_DEBS := $(RUNTIME_DEBS) poppler-utils zbar-tools chromium
 
 .PHONY: venv demo serve test test-sqlite test-pg lint bench lock clean debs-runtime debs-test
 

@@ -40,6 +40,7 @@ from wanshi.infra.uow import UnitOfWork
 from wanshi.items.api import PublishedCatalogue
 from wanshi.kernel.actor import SYSTEM
 from wanshi.schema import seed_required_rows
+from wanshi.workflow.actions import ActionRegistry
 
 # Each context that owns jobs, event handlers or schedules adds its register function here.
 Registrar = Callable[["Platform"], None]
@@ -55,6 +56,7 @@ def _registrars() -> list[Registrar]:
     from wanshi.notify.api import register_jobs as register_notify_jobs
     from wanshi.notify.api import sandbox_gateways
     from wanshi.tickets.api import register_jobs as register_ticket_jobs
+    from wanshi.workflow.api import register_jobs as register_workflow_jobs
 
     return [
         lambda p: register_audit_jobs(p.jobs, p.settings.audit_retention_days),
@@ -66,6 +68,7 @@ def _registrars() -> list[Registrar]:
         lambda p: register_registry_jobs(p.jobs, p.settings, p.datastore),
         lambda p: register_oidc_jobs(p.jobs, p.settings, p.sealer),
         lambda p: register_upkeep_jobs(p.jobs),
+        lambda p: register_workflow_jobs(p.jobs, p.actions, lambda: Registry.build(p.settings, p.datastore)),
     ]
 
 
@@ -81,6 +84,8 @@ class Platform:
     datastore: ParquetDuckDBStore
     sealer: Sealer
     jobs: JobRegistry = field(default_factory=JobRegistry)
+    # Named platform actions that BPMN service tasks may run; contexts add theirs at start-up.
+    actions: ActionRegistry = field(default_factory=ActionRegistry)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.session_factory, default_max_attempts=self.settings.job_max_attempts)

@@ -26,6 +26,8 @@ TABLE_MODULES = [
     "wanshi.datahub.quality.tables",
     "wanshi.datahub.registry.tables",
     "wanshi.items.tables",
+    "wanshi.forms.tables",
+    "wanshi.workflow.tables",
 ]
 
 

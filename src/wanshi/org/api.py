@@ -17,6 +17,7 @@ from wanshi.org.services import (
     list_child_divisions,
     list_organisations,
     load_divisions,
+    organisation_by_code,
     update_organisation,
     upsert_organisations,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "list_child_divisions",
     "list_organisations",
     "load_divisions",
+    "organisation_by_code",
     "scope_filter",
     "update_organisation",
     "upsert_organisations",

@@ -145,6 +145,11 @@ def find_organisation(session: Session, division_code: str, name: str) -> Organi
     return _organisation(row) if row else None
 
 
+def find_organisation_by_code(session: Session, code: str) -> Organisation | None:
+    row = session.execute(select(organisation).where(organisation.c.code == code)).first()
+    return _organisation(row) if row else None
+
+
 def add_organisation(session: Session, values: dict[str, Any]) -> int:
     return int(
         session.execute(insert(organisation).values(**values).returning(organisation.c.id)).scalar_one()

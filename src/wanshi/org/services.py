@@ -258,6 +258,14 @@ def find_organisation(uow: UnitOfWork, division_code: str, name: str) -> Organis
     return found
 
 
+def organisation_by_code(uow: UnitOfWork, code: str) -> Organisation:
+    """An organisation by its 统一社会信用代码, as process definitions name the departments handling steps."""
+    found = repository.find_organisation_by_code(uow.session, code)
+    if found is None:
+        raise NotFound(f"没有代码为“{code}”的组织")
+    return found
+
+
 def list_organisations(
     uow: UnitOfWork, query: OrganisationQuery, actor: Actor
 ) -> tuple[list[Organisation], int]:

@@ -33,6 +33,8 @@ TEMPLATE_PACKAGES = [
     "wanshi.datahub.registry",
     "wanshi.datahub.quality",
     "wanshi.items",
+    "wanshi.forms",
+    "wanshi.workflow",
 ]
 
 # Each context with a web.py that exposes `routers: list[APIRouter]` adds its module here; a module that
@@ -56,6 +58,10 @@ WEB_MODULES: list[str] = [
     "wanshi.datahub.quality.web",
     "wanshi.items.web",
     "wanshi.items.admin_web",
+    "wanshi.forms.web",
+    "wanshi.forms.designer_web",
+    "wanshi.workflow.web",
+    "wanshi.workflow.admin_web",
 ]
 
 

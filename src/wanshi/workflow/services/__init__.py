@@ -1,0 +1,1 @@
+"""Use cases of the process centre (definitions, instances and tasks, supervision)."""
