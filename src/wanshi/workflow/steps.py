@@ -3,6 +3,7 @@ task rows in step with the engine, time-limit clocks, and history rows written w
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import replace
@@ -32,20 +33,22 @@ from wanshi.workflow.engine.scripting import PlatformScriptEngine, make_sandbox
 
 SPEC_CACHE_SIZE = 256
 DEFAULT_ROLES = (Role.CLERK.value,)
-_specs: OrderedDict[int, Deployed] = OrderedDict()
+_specs: OrderedDict[str, Deployed] = OrderedDict()
 _specs_lock = Lock()
 
 
 def deployed(version: DefinitionVersion) -> Deployed:
-    """The parsed definition of a version, parsed once per process (versions never change)."""
+    """The parsed definition of a version, parsed once per process. Keyed by content, not by id: ids are
+    reused by a restored or re-created database, content never lies."""
+    digest = hashlib.sha256("\x00".join((version.bpmn, *version.dmn)).encode("utf-8")).hexdigest()
     with _specs_lock:
-        found = _specs.get(version.id)
+        found = _specs.get(digest)
         if found is not None:
-            _specs.move_to_end(version.id)
+            _specs.move_to_end(digest)
             return found
     parsed = parse_definition(version.bpmn, version.dmn)
     with _specs_lock:
-        _specs[version.id] = parsed
+        _specs[digest] = parsed
         while len(_specs) > SPEC_CACHE_SIZE:
             _specs.popitem(last=False)
     return parsed

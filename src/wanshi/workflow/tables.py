@@ -113,7 +113,8 @@ task = Table(
     Column("due_date", Date, nullable=True),
     Column("pause", String(20), nullable=False, server_default=""),
     Column("delegated_by", String(120), nullable=False, server_default=""),
-    UniqueConstraint("instance_id", "task_uuid"),
+    # Not unique: a step that was returned to runs again under its engine task id, as a new row.
+    Index("ix_workflow_task_instance_id_task_uuid", "instance_id", "task_uuid"),
     Index("ix_workflow_task_state_organisation_id", "state", "organisation_id"),
     Index("ix_workflow_task_assignee_id_state", "assignee_id", "state"),
 )

@@ -2,7 +2,7 @@
 
 Revision ID: 0006
 Revises: 0005
-Create Date: 2026-11-29 15:05:45.427478
+Create Date: 2026-11-29 15:14:27.141386
 """
 
 from __future__ import annotations
@@ -180,10 +180,12 @@ def upgrade() -> None:
             name=op.f("fk_workflow_task_instance_id_workflow_instance"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_workflow_task")),
-        sa.UniqueConstraint("instance_id", "task_uuid", name=op.f("uq_workflow_task_instance_id_task_uuid")),
     )
     with op.batch_alter_table("workflow_task", schema=None) as batch_op:
         batch_op.create_index("ix_workflow_task_assignee_id_state", ["assignee_id", "state"], unique=False)
+        batch_op.create_index(
+            "ix_workflow_task_instance_id_task_uuid", ["instance_id", "task_uuid"], unique=False
+        )
         batch_op.create_index(
             "ix_workflow_task_state_organisation_id", ["state", "organisation_id"], unique=False
         )
@@ -192,6 +194,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("workflow_task", schema=None) as batch_op:
         batch_op.drop_index("ix_workflow_task_state_organisation_id")
+        batch_op.drop_index("ix_workflow_task_instance_id_task_uuid")
         batch_op.drop_index("ix_workflow_task_assignee_id_state")
 
     op.drop_table("workflow_task")

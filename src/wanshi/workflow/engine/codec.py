@@ -16,6 +16,7 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn.serializer.config import DEFAULT_CONFIG
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.serializer.helpers.encoder import create_encoder
 from SpiffWorkflow.bpmn.serializer.helpers.registry import DefaultRegistry
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -54,6 +55,7 @@ def _registry() -> tuple[Any, StateConverter]:
 
 
 REGISTRY, _CONVERTER = _registry()
+_ENCODER = create_encoder(REGISTRY)
 
 
 class StateFormatError(Exception):
@@ -61,7 +63,11 @@ class StateFormatError(Exception):
 
 
 def dump(workflow: Any) -> bytes:
-    body = json.dumps({"format": FORMAT, "state": _CONVERTER.to_dict(workflow)}, separators=(",", ":"))
+    # Task data is written by the encoder (Decimal and dates by their registered converters); the
+    # serializer's own "encoder mode" switch is left alone, since the registry is shared across threads.
+    body = json.dumps(
+        {"format": FORMAT, "state": _CONVERTER.to_dict(workflow)}, separators=(",", ":"), cls=_ENCODER
+    )
     return zlib.compress(body.encode("utf-8"), LEVEL)
 
 
@@ -76,4 +82,10 @@ def load(data: bytes, spec: Any, subprocess_specs: dict[str, Any], script_engine
 
 def plain(value: Any) -> Any:
     """Process data as JSON for the API and pages (amounts as strings, dates in ISO form)."""
-    return json.loads(json.dumps(REGISTRY.convert(value), default=str))
+
+    def simple(obj: Any) -> Any:
+        if isinstance(obj, date):
+            return obj.isoformat()
+        return str(obj)
+
+    return json.loads(json.dumps(value, default=simple))

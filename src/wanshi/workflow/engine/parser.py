@@ -69,8 +69,13 @@ class WanshiTaskParser(TaskParser):  # type: ignore[misc]
 
 
 class BusinessRuleParser(WanshiTaskParser):
+    @staticmethod
+    def get_decision_ref(node: Any) -> str | None:
+        value = node.get(f"{{{NS}}}decision")
+        return str(value) if value else None
+
     def create_task(self) -> Any:
-        decision = self.node.get(f"{{{NS}}}decision")
+        decision = self.get_decision_ref(self.node)
         if not decision:
             raise ValidationException(
                 "业务规则任务未指定决策表（wanshi:decision）", node=self.node, file_name=self.filename

@@ -165,7 +165,7 @@ class Run:
 
     def fire_timers(self) -> None:
         try:
-            self.workflow.refresh_waiting_tasks()
+            self.workflow.refresh_timers()
         except SpiffWorkflowException as exc:
             raise _failure(exc) from None
         self._advance()
@@ -210,9 +210,13 @@ class Run:
         return list(seen.items())
 
     def data(self) -> dict[str, Any]:
-        """The process variables as they stand: the data of the most recent task."""
+        """The process variables as they stand: those of the step waiting longest-recently, or at the end
+        those the end event left."""
+        ready = self.workflow.get_tasks(state=TaskState.READY | TaskState.WAITING)
+        if ready:
+            return dict(max(ready, key=lambda t: t.last_state_change).data)
         last = self.workflow.last_task
-        return dict(last.data) if last is not None else dict(self.workflow.data)
+        return {**(dict(last.data) if last is not None else {}), **dict(self.workflow.data)}
 
     def migrate_to(self, target: Deployed) -> list[str]:
         """Move a running instance onto another version's definition (explicit command only).
