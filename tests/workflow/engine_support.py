@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from wanshi.workflow.engine.runtime import Deployed, Run, parse_definition
-from wanshi.workflow.engine.scripting import PlatformScriptEngine, make_sandbox
+from wanshi.workflow.engine.scripting import PlatformScriptEngine
 
 FILES = Path(__file__).parent / "files"
 
@@ -36,7 +36,7 @@ def engine(actions: Mapping[str, Any] | None = None) -> PlatformScriptEngine:
         handler = (actions or {})[name]
         return handler(inputs)  # type: ignore[no-any-return]
 
-    return PlatformScriptEngine(make_sandbox(WeekCalendar()), actions=run)
+    return PlatformScriptEngine(WeekCalendar(), actions=run)
 
 
 def step(run: Run, element: str, data: dict[str, Any] | None = None) -> Run:

@@ -125,7 +125,8 @@ class FormView:
 
     @property
     def problems(self) -> tuple[Problem, ...]:
-        if self.live:
+        # Only a submission shows every problem; a blank form or a live check shows those of fields left.
+        if self.live or not self.show_summary:
             return touched_problems(self.evaluation, self.touched)
         return self.evaluation.problems
 

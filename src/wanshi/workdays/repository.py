@@ -25,6 +25,8 @@ def lock_calendar(session: Session, now: datetime) -> None:
     PostgreSQL (SQLite serialises all writers anyway) and a read-then-write inside a change cannot race.
     """
     values = {"id": REVISION_ID, "token": uuid.uuid4().hex, "changed_at": now}
+    # A calendar this transaction read before changing it is stale from here on (see load_calendar).
+    session.info.pop("workdays.calendar", None)
     dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     stmt = dialect_insert(revision).values(**values)
     session.execute(

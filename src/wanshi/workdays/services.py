@@ -203,6 +203,7 @@ def list_year_schedules(uow: UnitOfWork, actor: Actor) -> tuple[YearScheduleView
     return tuple(repository.list_year_schedules(uow.session))
 
 
+_MEMO = "workdays.calendar"
 # Per database: (revision token, calendar built at that revision).
 _calendars: dict[str, tuple[str, WorkdayCalendar]] = {}
 
@@ -214,16 +215,22 @@ def load_calendar(uow: UnitOfWork) -> WorkdayCalendar:
     between then leaves newer rows under an older token, which the next call rebuilds, never the reverse.
     """
     session = uow.session
+    # Within one transaction the calendar cannot change under us: ask for the token once per transaction.
+    memo = session.info.get(_MEMO)
+    if memo is not None and memo[0] is session.get_transaction():
+        return memo[1]  # type: ignore[no-any-return]
     key = session.get_bind().engine.url.render_as_string(hide_password=True)
     token = repository.revision_token(session)
     cached = _calendars.get(key)
     if cached is not None and cached[0] == token:
-        return cached[1]
-    calendar = WorkdayCalendar(
-        overrides=[v.override for v in repository.list_overrides(session)],
-        schedules=[v.schedule for v in repository.list_year_schedules(session)],
-    )
-    _calendars[key] = (token, calendar)
+        calendar = cached[1]
+    else:
+        calendar = WorkdayCalendar(
+            overrides=[v.override for v in repository.list_overrides(session)],
+            schedules=[v.schedule for v in repository.list_year_schedules(session)],
+        )
+        _calendars[key] = (token, calendar)
+    session.info[_MEMO] = (session.get_transaction(), calendar)
     return calendar
 
 

@@ -113,6 +113,7 @@ def _version(row: Any) -> DefinitionVersion:
         note=row.note,
         deployed_by=row.deployed_by,
         deployed_at=kclock.as_utc(row.deployed_at),
+        digest=row.digest,
     )
 
 
@@ -122,6 +123,7 @@ def add_version(session: Session, new: DefinitionVersion, division_code: str) ->
         "number": new.number,
         "division_code": division_code,
         "process_id": new.process_id,
+        "digest": new.digest,
         "name": new.name,
         "bpmn": new.bpmn,
         "dmn": list(new.dmn),
@@ -148,6 +150,19 @@ def find_version(session: Session, key: str, number: int | None) -> DefinitionVe
     return _version(row) if row else None
 
 
+def find_version_head(session: Session, key: str, number: int | None) -> tuple[int, int, str] | None:
+    """(id, number, digest) of a deployed version, without its documents: what starting an instance needs
+    when this process has parsed the definition already."""
+    wanted = version.c.number == (number if number is not None else definition.c.latest_version)
+    stmt = (
+        select(version.c.id, version.c.number, version.c.digest)
+        .join(definition, definition.c.id == version.c.definition_id)
+        .where(definition.c.key == key, wanted)
+    )
+    row = session.execute(stmt).first()
+    return (int(row.id), int(row.number), str(row.digest)) if row else None
+
+
 def list_versions(session: Session, definition_id: int) -> list[DefinitionVersion]:
     stmt = _versions().where(version.c.definition_id == definition_id).order_by(version.c.number.desc())
     return [_version(r) for r in session.execute(stmt)]
@@ -171,6 +186,7 @@ def _instance(row: Any) -> Instance:
         updated_at=kclock.as_utc(row.updated_at),
         ended_at=_utc(row.ended_at),
         next_timer_at=_utc(row.next_timer_at),
+        digest=getattr(row, "digest", "") or "",
     )
 
 
@@ -194,9 +210,38 @@ def add_instance(session: Session, new: Instance) -> int:
     return int(session.execute(insert(instance).values(**values).returning(instance.c.id)).scalar_one())
 
 
+def _instances() -> Any:
+    return select(instance, version.c.digest).join(version, version.c.id == instance.c.version_id)
+
+
 def get_instance(session: Session, instance_id: int) -> Instance | None:
-    row = session.execute(select(instance).where(instance.c.id == instance_id)).first()
+    row = session.execute(_instances().where(instance.c.id == instance_id)).first()
     return _instance(row) if row else None
+
+
+def step_context(session: Session, task_id: int) -> tuple[Task, Instance] | None:
+    """A task with its instance (and the definition's digest) in one query: what every step starts from."""
+    stmt = select(
+        task, *[c.label(f"i_{c.name}") for c in instance.columns], version.c.digest.label("i_digest")
+    )
+    stmt = stmt.join(instance, instance.c.id == task.c.instance_id).join(
+        version, version.c.id == instance.c.version_id
+    )
+    row = session.execute(stmt.where(task.c.id == task_id)).first()
+    if row is None:
+        return None
+    values = row._mapping
+    owner = _instance(_Prefixed(values, "i_"))
+    return _task(row), owner
+
+
+class _Prefixed:
+    def __init__(self, values: Any, prefix: str) -> None:
+        self._values = values
+        self._prefix = prefix
+
+    def __getattr__(self, name: str) -> Any:
+        return self._values[f"{self._prefix}{name}"]
 
 
 def save_instance(session: Session, changed: Instance, *, expected_revision: int) -> bool:
@@ -237,7 +282,7 @@ def running_instances_of(session: Session, version_id: int) -> list[int]:
 def list_instances(
     session: Session, *, scopes: Sequence[str] | None, key: str = "", status: str = "", limit: int = 50
 ) -> list[Instance]:
-    stmt = select(instance).order_by(instance.c.id.desc()).limit(limit)
+    stmt = _instances().order_by(instance.c.id.desc()).limit(limit)
     if scopes is not None:
         stmt = stmt.where(_in_scopes(instance.c.division_code, scopes))
     if key:

@@ -3,9 +3,8 @@ task rows in step with the engine, time-limit clocks, and history rows written w
 
 from __future__ import annotations
 
-import hashlib
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import date
 from threading import Lock
@@ -27,9 +26,10 @@ from wanshi.workflow.domain.records import (
     InstanceStatus,
     Task,
     TaskState,
+    definition_digest,
 )
 from wanshi.workflow.engine.runtime import Deployed, Run, parse_definition
-from wanshi.workflow.engine.scripting import PlatformScriptEngine, make_sandbox
+from wanshi.workflow.engine.scripting import PlatformScriptEngine
 
 SPEC_CACHE_SIZE = 256
 DEFAULT_ROLES = (Role.CLERK.value,)
@@ -40,12 +40,21 @@ _specs_lock = Lock()
 def deployed(version: DefinitionVersion) -> Deployed:
     """The parsed definition of a version, parsed once per process. Keyed by content, not by id: ids are
     reused by a restored or re-created database, content never lies."""
-    digest = hashlib.sha256("\x00".join((version.bpmn, *version.dmn)).encode("utf-8")).hexdigest()
+    return _cached(version.digest or definition_digest(version.bpmn, version.dmn), lambda: version)
+
+
+def deployed_for(uow: UnitOfWork, version_id: int, digest: str) -> Deployed:
+    """The parsed definition an instance runs on; its documents are read only on this process's first use."""
+    return _cached(digest, lambda: load_version(uow, version_id))
+
+
+def _cached(digest: str, source: Callable[[], DefinitionVersion]) -> Deployed:
     with _specs_lock:
         found = _specs.get(digest)
         if found is not None:
             _specs.move_to_end(digest)
             return found
+    version = source()
     parsed = parse_definition(version.bpmn, version.dmn)
     with _specs_lock:
         _specs[digest] = parsed
@@ -79,7 +88,7 @@ def script_engine(
         )
         return actions.run(ctx, name, inputs)
 
-    return PlatformScriptEngine(make_sandbox(calendar), actions=run)
+    return PlatformScriptEngine(calendar, actions=run)
 
 
 def load_version(uow: UnitOfWork, version_id: int) -> DefinitionVersion:
@@ -160,13 +169,16 @@ def sync_tasks(
     actor: Actor,
     calendar: LazyCalendar,
     events: list[dict[str, Any]],
+    *,
+    known_open: list[Task] | None = None,
 ) -> list[Task]:
     """Make the task rows match what the engine has waiting: new steps become open tasks, steps the engine
     withdrew (a boundary timer, a return) are cancelled. Pausing steps stop the clocks while they wait."""
     now = kclock.now()
     today = kclock.today_in_china()
     waiting = {t.id: t for t in run.ready_tasks()}
-    open_rows = {t.task_uuid: t for t in repository.open_tasks(uow.session, instance.id)}
+    current = known_open if known_open is not None else repository.open_tasks(uow.session, instance.id)
+    open_rows = {t.task_uuid: t for t in current}
     for uuid, row in open_rows.items():
         if uuid in waiting:
             continue
@@ -294,9 +306,11 @@ def start_clock(
     unit: ClockUnit,
     today: date,
     calendar: LazyCalendar,
+    *,
+    stopped: bool = False,
 ) -> None:
     started = Clock(today, limit, unit)
-    values = clock_values(started, calendar, today)
+    values = clock_values(started.stop(today) if stopped else started, calendar, today)
     values.update(
         instance_id=instance.id,
         kind=kind,

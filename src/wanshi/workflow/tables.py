@@ -58,6 +58,9 @@ version = Table(
     Column("division_code", String(6), nullable=False),
     Column("process_id", String(100), nullable=False),
     Column("name", String(100), nullable=False),
+    # SHA-256 of the BPMN and DMN: each process keeps the parsed definition by it, so a step reads the
+    # digest with its instance and the documents only when this process has not parsed them yet.
+    Column("digest", String(64), nullable=False),
     Column("bpmn", Text, nullable=False),
     Column("dmn", JSON, nullable=False),
     Column("note", Text, nullable=False, server_default=""),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -111,6 +112,11 @@ class DefinitionVersion:
     note: str
     deployed_by: str
     deployed_at: datetime
+    digest: str = ""
+
+
+def definition_digest(bpmn: str, dmn: tuple[str, ...]) -> str:
+    return hashlib.sha256("\x00".join((bpmn, *dmn)).encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -130,6 +136,8 @@ class Instance:
     updated_at: datetime
     ended_at: datetime | None
     next_timer_at: datetime | None
+    # The definition's digest, read with the instance (see workflow_version.digest).
+    digest: str = ""
 
 
 @dataclass(frozen=True)

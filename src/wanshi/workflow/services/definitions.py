@@ -31,11 +31,17 @@ from wanshi.org import api as org
 from wanshi.workflow import policies, repository
 from wanshi.workflow.actions import ActionRegistry
 from wanshi.workflow.domain.clocks import PauseReason
-from wanshi.workflow.domain.records import Definition, DefinitionVersion, EventKind, HistoryEntry
+from wanshi.workflow.domain.records import (
+    Definition,
+    DefinitionVersion,
+    EventKind,
+    HistoryEntry,
+    definition_digest,
+)
 from wanshi.workflow.engine.parser import decisions_in
 from wanshi.workflow.engine.runtime import DefinitionInvalid, Deployed, parse_definition
-from wanshi.workflow.engine.scripting import make_sandbox
-from wanshi.workflow.steps import LazyCalendar, event_row
+from wanshi.workflow.engine.scripting import shared_sandbox
+from wanshi.workflow.steps import event_row
 
 KEY_PATTERN = r"^[a-z][a-z0-9_-]{2,59}$"
 XML_MAX = 1_000_000
@@ -113,7 +119,7 @@ def _scripts(parsed: Deployed) -> Iterator[tuple[str, str, str]]:
 def problems_of(uow: UnitOfWork, parsed: Deployed, actions: ActionRegistry) -> list[str]:
     """Everything in a parsed definition that would fail a running instance, in Chinese."""
     found: list[str] = []
-    sandbox = make_sandbox(LazyCalendar(uow))
+    sandbox = shared_sandbox()
     for step, source, mode in _scripts(parsed):
         try:
             sandbox.check(source, mode)  # type: ignore[arg-type]
@@ -287,6 +293,7 @@ def deploy_definition(
         cmd.note.strip(),
         actor.label,
         now,
+        definition_digest(before.draft_bpmn, before.draft_dmn),
     )
     deployed_version = replace(new, id=repository.add_version(uow.session, new, before.division_code))
     repository.add_events(

@@ -38,8 +38,8 @@ from wanshi.workflow.steps import (
     clock_of,
     clock_values,
     deployed,
+    deployed_for,
     event_row,
-    load_version,
     pause_clocks,
     readings,
     resume_clocks,
@@ -149,7 +149,7 @@ def _open(
     if instance.status is not InstanceStatus.RUNNING:
         raise ValidationFailed("流程已结束", code="workflow_instance_ended")
     engine = script_engine(uow, actions, instance, actor, calendar)
-    return Run.load(deployed(load_version(uow, instance.version_id)), instance.state, engine)
+    return Run.load(deployed_for(uow, instance.version_id, instance.digest), instance.state, engine)
 
 
 def _finish_step(
@@ -159,10 +159,12 @@ def _finish_step(
     actor: Actor,
     calendar: LazyCalendar,
     events: list[dict[str, Any]],
+    *,
+    known_open: list[Task] | None = None,
 ) -> Instance:
     """Save the state, align the tasks, stop the clocks of a finished instance, write history."""
     after = save_instance(uow, before, run)
-    sync_tasks(uow, after, run, actor, calendar, events)
+    sync_tasks(uow, after, run, actor, calendar, events, known_open=known_open)
     if after.status is InstanceStatus.COMPLETED:
         stop_clocks(uow, after, kclock.today_in_china(), calendar)
         events.append(event_row(EventKind.COMPLETED, actor, after.division_code, instance_id=after.id))
@@ -178,17 +180,18 @@ def start_process(uow: UnitOfWork, cmd: StartProcess, actions: ActionRegistry, a
         actor,
         "workflow.instance.start",
     )
-    found = repository.find_version(uow.session, cmd.definition_key, cmd.version)
-    if found is None:
+    head = repository.find_version_head(uow.session, cmd.definition_key, cmd.version)
+    if head is None:
         raise NotFound(f"流程“{cmd.definition_key}”没有已部署的版本")
+    version_id, version_number, digest = head
     if len(cmd.data) > DATA_KEYS_MAX:
         raise ValidationFailed("流程变量过多", code="workflow_data_too_large")
     now = kclock.now()
     placeholder = Instance(
         0,
-        found.id,
-        found.key,
-        found.number,
+        version_id,
+        cmd.definition_key,
+        version_number,
         cmd.business_key,
         organisation.id,
         organisation.division_code,
@@ -200,32 +203,43 @@ def start_process(uow: UnitOfWork, cmd: StartProcess, actions: ActionRegistry, a
         now,
         None,
         None,
+        digest,
     )
     created = replace(placeholder, id=repository.add_instance(uow.session, placeholder))
     calendar = LazyCalendar(uow)
+    engine = script_engine(uow, actions, created, actor, calendar)
+    run = Run.start(deployed_for(uow, version_id, digest), cmd.data, engine)
+    after = save_instance(uow, created, run)
     today = kclock.today_in_china()
+    ended = after.status is InstanceStatus.COMPLETED
+    # Clocks start with the instance; one that ends in its first transaction is stored already stopped.
     for kind, limit in (("legal", cmd.legal_limit), ("promised", cmd.promised_limit)):
         if limit is not None:
-            start_clock(uow, created, kind, limit.amount, limit.unit, today, calendar)
-    engine = script_engine(uow, actions, created, actor, calendar)
-    run = Run.start(deployed(found), cmd.data, engine)
+            start_clock(uow, after, kind, limit.amount, limit.unit, today, calendar, stopped=ended)
     events = [
         event_row(
             EventKind.STARTED,
             actor,
             created.division_code,
             instance_id=created.id,
-            detail={"version": found.number},
+            detail={"version": version_number},
         )
     ]
-    after = _finish_step(uow, created, run, actor, calendar, events)
+    sync_tasks(uow, after, run, actor, calendar, events, known_open=[])
+    if ended:
+        events.append(event_row(EventKind.COMPLETED, actor, after.division_code, instance_id=after.id))
+    repository.add_events(uow.session, events)
     uow.audit(
         actor,
         "workflow.instance.start",
         object_type="workflow_instance",
         object_id=after.id,
         tenant=after.division_code,
-        detail={"definition": found.key, "version": found.number, "business_key": cmd.business_key},
+        detail={
+            "definition": cmd.definition_key,
+            "version": version_number,
+            "business_key": cmd.business_key,
+        },
     )
     uow.commit()
     return after
@@ -364,7 +378,10 @@ def _form_values(uow: UnitOfWork, found: Task, answers: Mapping[str, Sequence[st
 
 
 def complete_task(uow: UnitOfWork, cmd: CompleteTask, actions: ActionRegistry, actor: Actor) -> Instance:
-    found = _load_task(uow, cmd.task_id)
+    context = repository.step_context(uow.session, cmd.task_id)
+    if context is None:
+        raise NotFound("待办不存在")
+    found, before = context
     uow.authorize(
         policies.can_work(actor, found),
         actor,
@@ -372,7 +389,6 @@ def complete_task(uow: UnitOfWork, cmd: CompleteTask, actions: ActionRegistry, a
         object_type="workflow_task",
         object_id=cmd.task_id,
     )
-    before = _load_instance(uow, found.instance_id)
     calendar = LazyCalendar(uow)
     run = _open(uow, before, actions, actor, calendar)
     data = _form_values(uow, found, cmd.answers)
@@ -475,7 +491,7 @@ def get_instance(uow: UnitOfWork, instance_id: int, actions: ActionRegistry, act
         object_id=instance_id,
     )
     run = Run.load(
-        deployed(load_version(uow, found.version_id)),
+        deployed_for(uow, found.version_id, found.digest),
         found.state,
         script_engine(uow, actions, found, actor, LazyCalendar(uow)),
     )
