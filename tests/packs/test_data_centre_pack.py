@@ -47,8 +47,8 @@ SMALL = DemoData(
 )
 
 
-# The service items have their own pack test (tests/items): loading them here would only slow these down.
-ITEM_KINDS = ("service_items", "bundles")
+# The service items, forms and processes have their own pack tests: loading them here would only slow these down.
+ITEM_KINDS = ("service_items", "bundles", "forms", "processes")
 
 
 def _without_items(target: Path) -> Path:

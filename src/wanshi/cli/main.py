@@ -205,6 +205,10 @@ def demo(
             for run in report.runs:
                 console.print(f"  质量检查 {run.resource_name}：{run.score:.1f} 分")
             console.print(f"  用时 {report.seconds:.1f} 秒")
+        from wanshi.packs.demo_processes import start_demo_instances
+
+        instances = start_demo_instances(platform, SYSTEM)
+        console.print(f"流程中心演示办件：新启动 {instances.started} 件，沿用 {instances.existing} 件")
     except WanshiError as exc:
         _fail(exc)
     settings = platform.settings

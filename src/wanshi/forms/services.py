@@ -390,3 +390,35 @@ def check_answers(
         expressions=form_expressions(),
         prefilled=prefilled,
     )
+
+
+class SaveFormEntry(Command):
+    key: str = Field(max_length=60)
+    kind: FormKind = FormKind.FORM
+    organisation_id: int
+    document: dict[str, Any]
+
+
+def save_form_entry(uow: UnitOfWork, cmd: SaveFormEntry, actor: Actor) -> str:
+    """A pack's form: created and published, republished when its document changed, else left alone.
+    Returns "created", "updated" or "unchanged"; commits, like every use case."""
+    division = _organisation_division(uow, cmd.organisation_id)
+    uow.authorize(policies.can_design(actor, cmd.organisation_id, division), actor, "forms.save")
+    document = _checked(cmd.document)
+    draft = document.model_dump(mode="json", exclude_defaults=True)
+    existing = repository.get_record_by_key(uow.session, cmd.key)
+    if existing is None:
+        existing = create_form(
+            uow,
+            CreateForm(key=cmd.key, kind=cmd.kind, organisation_id=cmd.organisation_id, title=document.title),
+            actor,
+        )
+        outcome = "created"
+    else:
+        latest = repository.get_version(uow.session, cmd.key, None) if existing.latest_version else None
+        if latest is not None and latest.document == draft:
+            return "unchanged"
+        outcome = "updated"
+    saved = save_draft(uow, SaveDraft(form_id=existing.id, revision=existing.revision, document=draft), actor)
+    publish_form(uow, PublishForm(form_id=saved.id, revision=saved.revision, note="参考包"), actor)
+    return outcome

@@ -14,7 +14,7 @@ from wanshi.infra.uow import UnitOfWork
 from wanshi.kernel.actor import Actor
 from wanshi.kernel.errors import ValidationFailed
 from wanshi.org import api as org
-from wanshi.packs import datacentre, service_items
+from wanshi.packs import datacentre, processes, service_items
 from wanshi.packs.loader import KindLoader, KindResult, PackFile, read_pack_file
 
 LEVELS = {"prefecture": org.DivisionLevel.PREFECTURE, "county": org.DivisionLevel.COUNTY}
@@ -63,6 +63,8 @@ KIND_LOADERS: dict[str, KindLoader] = {
     "registry_grants": datacentre.load_registry_grants,
     "service_items": service_items.load_service_items,
     "bundles": service_items.load_bundles,
+    "forms": processes.load_forms,
+    "processes": processes.load_processes,
 }
 
 

@@ -4,12 +4,14 @@ from wanshi.workflow.actions import ActionContext, ActionInput, ActionRegistry, 
 from wanshi.workflow.domain.clocks import ClockUnit, Level, PauseReason
 from wanshi.workflow.domain.records import Instance, InstanceStatus, Task, TaskState
 from wanshi.workflow.jobs import register_jobs
+from wanshi.workflow.services.definitions import SaveProcessEntry, save_process_entry
 from wanshi.workflow.services.instances import (
     ClockPause,
     CompleteTask,
     StartProcess,
     TimeLimit,
     complete_task,
+    count_instances,
     get_instance,
     pause_clock,
     resume_clock,
@@ -28,14 +30,17 @@ __all__ = [
     "InstanceStatus",
     "Level",
     "PauseReason",
+    "SaveProcessEntry",
     "StartProcess",
     "Task",
     "TaskState",
     "TimeLimit",
     "complete_task",
+    "count_instances",
     "get_instance",
     "pause_clock",
     "register_jobs",
     "resume_clock",
+    "save_process_entry",
     "start_process",
 ]

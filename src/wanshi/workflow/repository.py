@@ -477,3 +477,8 @@ def clocks_since(session: Session, scopes: Sequence[str] | None, since: date) ->
     if scopes is not None:
         stmt = stmt.where(_in_scopes(clock.c.division_code, scopes))
     return list(session.execute(stmt))
+
+
+def count_instances(session: Session, definition_key: str) -> int:
+    stmt = select(func.count()).select_from(instance).where(instance.c.definition_key == definition_key)
+    return int(session.execute(stmt).scalar_one())

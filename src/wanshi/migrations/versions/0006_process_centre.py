@@ -2,7 +2,7 @@
 
 Revision ID: 0006
 Revises: 0005
-Create Date: 2026-11-29 15:14:27.141386
+Create Date: 2026-11-29 15:17:51.002255
 """
 
 from __future__ import annotations
@@ -72,6 +72,7 @@ def upgrade() -> None:
         sa.Column("division_code", sa.String(length=6), nullable=False),
         sa.Column("process_id", sa.String(length=100), nullable=False),
         sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("digest", sa.String(length=64), nullable=False),
         sa.Column("bpmn", sa.Text(), nullable=False),
         sa.Column("dmn", sa.JSON(), nullable=False),
         sa.Column("note", sa.Text(), server_default="", nullable=False),

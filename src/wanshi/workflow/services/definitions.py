@@ -384,3 +384,56 @@ def palette(
         "pauses": [{"code": p.value, "name": p.label} for p in PauseReason],
         "decisions": [{"id": d, "name": n} for xml in dmn_xml for d, n in decisions_in(xml)],
     }
+
+
+class SaveProcessEntry(Command):
+    key: str = Field(pattern=KEY_PATTERN)
+    organisation_id: int
+    name: str = Field(min_length=2, max_length=100)
+    bpmn_xml: str = Field(min_length=1, max_length=XML_MAX)
+    dmn_xml: tuple[str, ...] = Field(default=(), max_length=20)
+
+
+def save_process_entry(uow: UnitOfWork, cmd: SaveProcessEntry, actions: ActionRegistry, actor: Actor) -> str:
+    """A pack's process: created and deployed, deployed again when its documents changed, else left alone.
+    Returns "created", "updated" or "unchanged"; each step commits like the use cases it calls."""
+    division = _division(uow, cmd.organisation_id)
+    uow.authorize(
+        policies.can_design(actor, cmd.organisation_id, division), actor, "workflow.definition.save"
+    )
+    existing = repository.get_definition_by_key(uow.session, cmd.key)
+    if existing is None:
+        existing = create_definition(
+            uow,
+            CreateDefinition(
+                key=cmd.key,
+                organisation_id=cmd.organisation_id,
+                name=cmd.name,
+                bpmn_xml=cmd.bpmn_xml,
+                dmn_xml=cmd.dmn_xml,
+            ),
+            actor,
+        )
+        outcome = "created"
+    else:
+        latest = repository.find_version(uow.session, cmd.key, None)
+        if latest is not None and latest.digest == definition_digest(cmd.bpmn_xml, cmd.dmn_xml):
+            return "unchanged"
+        existing = save_definition(
+            uow,
+            SaveDefinition(
+                definition_id=existing.id,
+                revision=existing.revision,
+                bpmn_xml=cmd.bpmn_xml,
+                dmn_xml=cmd.dmn_xml,
+            ),
+            actor,
+        )
+        outcome = "updated"
+    deploy_definition(
+        uow,
+        DeployDefinition(definition_id=existing.id, revision=existing.revision, note="参考包"),
+        actions,
+        actor,
+    )
+    return outcome

@@ -640,3 +640,8 @@ def list_running(uow: UnitOfWork, definition_key: str, actor: Actor) -> list[Ins
 def open_task_list(uow: UnitOfWork, instance_id: int) -> list[Task]:
     """The open tasks of an instance, read in the unit of work that just moved it (for API answers)."""
     return repository.open_tasks(uow.session, instance_id)
+
+
+def count_instances(uow: UnitOfWork, definition_key: str) -> int:
+    """How many instances a definition has (the demo's check that it started its own already)."""
+    return repository.count_instances(uow.session, definition_key)

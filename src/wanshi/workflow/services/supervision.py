@@ -44,36 +44,55 @@ class Supervision:
     concluded: tuple[int, int] = (0, 0)
 
 
+SEVERITY = (Level.RED, Level.YELLOW, Level.PAUSED, Level.NORMAL, Level.DONE_LATE, Level.DONE_IN_TIME)
+
+
+def _worst(levels: list[Level]) -> Level:
+    return min(levels, key=SEVERITY.index)
+
+
 def supervise(uow: UnitOfWork, actor: Actor) -> Supervision:
+    """Counted per instance, each at the level of its most pressing clock (an instance keeps a legal and a
+    promised limit; the promised one is usually the first to warn)."""
     uow.authorize(policies.can_supervise(actor), actor, "workflow.supervise")
     scopes = policies.supervision_scopes(actor)
     today = kclock.today_in_china()
     rows = repository.clocks_since(uow.session, scopes, today - timedelta(days=TREND_DAYS))
-    running = [r for r in rows if r.stopped_on is None]
-    levels = Counter(level_today(r, today) for r in running)
+    by_instance: dict[int, list[Any]] = {}
+    for row in rows:
+        by_instance.setdefault(int(row.instance_id), []).append(row)
+    running = {i: clocks for i, clocks in by_instance.items() if all(c.stopped_on is None for c in clocks)}
+    level_of = {i: _worst([level_today(c, today) for c in clocks]) for i, clocks in running.items()}
+    levels = Counter(level_of.values())
     by_process: dict[str, Counter[Level]] = {}
     by_organisation: dict[int, Counter[Level]] = {}
-    for r in running:
-        level = level_today(r, today)
-        by_process.setdefault(r.definition_key, Counter())[level] += 1
-        by_organisation.setdefault(int(r.organisation_id), Counter())[level] += 1
-    overdue = sorted(
-        (r for r in running if level_today(r, today) is Level.RED), key=lambda r: r.due_date or today
-    )[:LIST_MAX]
+    for instance_id, clocks in running.items():
+        first = clocks[0]
+        by_process.setdefault(first.definition_key, Counter())[level_of[instance_id]] += 1
+        by_organisation.setdefault(int(first.organisation_id), Counter())[level_of[instance_id]] += 1
+    overdue = []
+    for instance_id, clocks in running.items():
+        late = [c for c in clocks if level_today(c, today) is Level.RED]
+        if late:
+            worst = min(late, key=lambda c: c.due_date or today)
+            overdue.append(
+                {
+                    "instance_id": instance_id,
+                    "kind": worst.kind,
+                    "definition_key": worst.definition_key,
+                    "due_date": worst.due_date,
+                    "days_late": (today - worst.due_date).days if worst.due_date else 0,
+                }
+            )
+    overdue.sort(key=lambda o: o["due_date"] or today)
     trend = []
     for offset in range(TREND_DAYS, -1, -1):
         day = today - timedelta(days=offset)
-        late = sum(
-            1
-            for r in rows
-            if r.due_date is not None
-            and r.due_date < day
-            and r.started_on <= day
-            and (r.stopped_on is None or r.stopped_on >= day)
-        )
-        ended = sum(1 for r in rows if r.stopped_on == day)
-        trend.append((day, late, ended))
-    stopped = [r for r in rows if r.stopped_on is not None]
+        late_count = sum(1 for clocks in by_instance.values() if any(_late_on(c, day) for c in clocks))
+        ended = sum(1 for clocks in by_instance.values() if clocks[0].stopped_on == day)
+        trend.append((day, late_count, ended))
+    stopped = [clocks for clocks in by_instance.values() if all(c.stopped_on is not None for c in clocks)]
+    late_ended = sum(1 for clocks in stopped if any(c.late for c in clocks))
     return Supervision(
         today=today,
         levels={
@@ -85,16 +104,17 @@ def supervise(uow: UnitOfWork, actor: Actor) -> Supervision:
         by_organisation=sorted(
             ((k, dict(v)) for k, v in by_organisation.items()), key=lambda kv: -kv[1].get(Level.RED, 0)
         ),
-        overdue=[
-            {
-                "instance_id": int(r.instance_id),
-                "kind": r.kind,
-                "definition_key": r.definition_key,
-                "due_date": r.due_date,
-                "days_late": (today - r.due_date).days if r.due_date else 0,
-            }
-            for r in overdue
-        ],
+        overdue=overdue[:LIST_MAX],
         trend=trend,
-        concluded=(sum(1 for r in stopped if not r.late), sum(1 for r in stopped if r.late)),
+        concluded=(len(stopped) - late_ended, late_ended),
+    )
+
+
+def _late_on(row: Any, day: date) -> bool:
+    """Whether a clock stood past its due date on a day (running then, due before it)."""
+    return (
+        row.due_date is not None
+        and row.due_date < day
+        and row.started_on <= day
+        and (row.stopped_on is None or row.stopped_on >= day)
     )
