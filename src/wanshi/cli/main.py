@@ -27,6 +27,7 @@ from wanshi.infra.migrations import head_revision
 from wanshi.kernel import clock
 from wanshi.kernel.actor import SYSTEM, Role
 from wanshi.kernel.errors import WanshiError
+from wanshi.workflow.cli import app as workflow_app
 
 app = typer.Typer(
     help="Wanshi 皖事: digital-government platform", no_args_is_help=True, pretty_exceptions_enable=False
@@ -45,6 +46,7 @@ app.add_typer(masterdata_app, name="masterdata")
 app.add_typer(registry_app, name="registry")
 app.add_typer(quality_app, name="quality")
 app.add_typer(oidc_app, name="oidc")
+app.add_typer(workflow_app, name="workflow")
 
 console = Console(stderr=True)
 DEFAULT_PACK = Path("packs/anhui")
