@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bench import guide, http_json, identity, ingest, masterdata, portal, quality, registry
+from bench import guide, http_json, identity, ingest, masterdata, portal, quality, registry, workflow
 from bench.common import REPO, BenchError, Report, exit_cleanly_on_sigterm, utc_now
 
 DOC = REPO / "docs" / "benchmarks.md"
@@ -35,6 +35,7 @@ BENCHMARKS = [
     Benchmark(registry.TITLE, "bench.registry", registry.report),
     Benchmark(guide.TITLE, "bench.guide", guide.report),
     Benchmark(portal.TITLE, "bench.portal", portal.report),
+    Benchmark(workflow.TITLE, "bench.workflow", workflow.report),
 ]
 
 HEADER = """# Benchmarks
