@@ -430,7 +430,8 @@ def report(options: Options | None = None) -> Report:
             f"  ({sizes['instances']:,.0f} instances, indexes included).",
             "",
             f"Target: start and complete a 5-step instance ≥ {TARGET_PER_SECOND:.0f}/s (issue #6),",
-            f"measured on the automatic scenario, where the five steps are the engine's: **{'PASS' if passed else 'FAIL'}**.",
+            "measured on the automatic scenario, where the five steps are the engine's: "
+            f"**{'PASS' if passed else 'FAIL'}**.",
             "",
         ]
     )
