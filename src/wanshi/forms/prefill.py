@@ -9,6 +9,7 @@ registry read is logged by the registry with its purpose, like every other use o
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 
 from wanshi.datahub.registry import api as registry
@@ -21,16 +22,21 @@ from wanshi.kernel.errors import PermissionDenied, WanshiError
 log = logging.getLogger(__name__)
 
 PURPOSE = "表单预填（免填报）"
+VALID_STATUSES = frozenset({"有效", "valid", ""})
 ACCOUNT_FIELDS = ("name", "id_number", "phone", "credit_code", "enterprise_name")
 SOURCES = frozenset(
     [f"account.{f}" for f in ACCOUNT_FIELDS]
     + [f"population.{f}" for f in registry.PERSON_FIELDS]
     + [f"legal_person.{f}" for f in registry.ENTERPRISE_FIELDS]
 )
+# 电子证照: ``licence.<type code>.<field>`` fills a field from the holder's own valid e-licence of that type.
+LICENCE_FIELDS = ("licence_id", "number", "licence_name", "issuer", "issued_date", "valid_until")
+LICENCE_SOURCE = re.compile(rf"^licence\.([A-Za-z0-9_-]{{1,40}})\.({'|'.join(LICENCE_FIELDS)})$")
 SOURCE_LABELS = {
     "account": "本人账号",
     "population": "人口库",
     "legal_person": "法人库",
+    "licence": "电子证照",
 }
 FIELD_LABELS = {
     "name": "姓名/名称",
@@ -51,16 +57,29 @@ FIELD_LABELS = {
     "division": "所在区划",
     "industry": "行业",
     "business_scope": "经营范围",
+    "licence_id": "证照标识",
+    "number": "证照编号",
+    "licence_name": "证照名称",
+    "issuer": "发证机关",
+    "issued_date": "发证日期",
+    "valid_until": "有效期至",
 }
 
 
 def source_label(source: str) -> str:
+    licence = LICENCE_SOURCE.fullmatch(source)
+    if licence:
+        return f"电子证照（{licence.group(1)}）：{FIELD_LABELS[licence.group(2)]}"
     head, _, field = source.partition(".")
     return f"{SOURCE_LABELS.get(head, head)}：{FIELD_LABELS.get(field, field)}"
 
 
+def known_source(source: str) -> bool:
+    return source in SOURCES or LICENCE_SOURCE.fullmatch(source) is not None
+
+
 def unknown_sources(document: FormDocument) -> list[str]:
-    return sorted({f.prefill for f in document.walk() if f.prefill and f.prefill not in SOURCES})
+    return sorted({f.prefill for f in document.walk() if f.prefill and not known_source(f.prefill)})
 
 
 def _by_source(document: FormDocument) -> dict[str, list[str]]:
@@ -106,6 +125,15 @@ def resolve_prefill(
                 "legal_person.", lambda: registry.enterprise_prefill(uow, registries, body, actor)
             )
         )
+    licences = {m.group(1) for s in wanted if (m := LICENCE_SOURCE.fullmatch(s))}
+    holder = account.get("credit_code") or account.get("id_number")
+    if licences and holder:
+
+        def read_licences() -> registry.Licences:
+            query = registry.LicenceQuery(holder_code=holder, purpose=PURPOSE)
+            return registry.find_licences(uow, registries, query, actor, own_holder_code=holder)
+
+        found.update(_licence_values(read_licences, licences))
     return {key: found[source] for source, keys in wanted.items() if found.get(source) for key in keys}
 
 
@@ -122,6 +150,24 @@ def _account(uow: UnitOfWork, actor: Actor, people: identity.IdentityService) ->
         if legal_person is not None:
             out.update(credit_code=legal_person.credit_code, enterprise_name=legal_person.name)
     return {k: v for k, v in out.items() if v}
+
+
+def _licence_values(read: Callable[[], registry.Licences], types: set[str]) -> dict[str, str]:
+    """``licence.<type>.<field>`` of the holder's valid licence of each type asked for."""
+    try:
+        held = read().licences
+    except WanshiError as exc:
+        log.warning("prefill from e-licences unavailable: %s", exc.error_code)
+        return {}
+    out: dict[str, str] = {}
+    for entry in held:
+        if entry.licence_type not in types or entry.status not in VALID_STATUSES:
+            continue
+        for field in LICENCE_FIELDS:
+            value = getattr(entry, field, "")
+            if value:
+                out.setdefault(f"licence.{entry.licence_type}.{field}", str(value))
+    return out
 
 
 def _registry_values(prefix: str, read: Callable[[], registry.Prefill]) -> dict[str, str]:

@@ -433,8 +433,21 @@ def _holder_problem(code: str) -> str | None:
     return "持证主体代码应为有效的居民身份证号码或统一社会信用代码"
 
 
-def find_licences(uow: UnitOfWork, registry: Registry, cmd: LicenceQuery, actor: Actor) -> Licences:
-    call = _start(uow, registry, Operation.ELICENCE_LOOKUP, cmd.holder_code, cmd.purpose, actor)
+def find_licences(
+    uow: UnitOfWork,
+    registry: Registry,
+    cmd: LicenceQuery,
+    actor: Actor,
+    *,
+    own_holder_code: str | None = None,
+) -> Licences:
+    """The e-licences a holder holds. ``own_holder_code``: the verified ID number or credit code of a person
+    asking for their own (a form's 免填报 from an e-licence), who may see their own licences only."""
+    allowed = None
+    if actor.kind in (ActorKind.CITIZEN, ActorKind.ENTERPRISE):
+        own = normalise_key(own_holder_code) if own_holder_code else None
+        allowed = own is not None and own == normalise_key(cmd.holder_code)
+    call = _start(uow, registry, Operation.ELICENCE_LOOKUP, cmd.holder_code, cmd.purpose, actor, allowed)
     problem = _holder_problem(call.subject)
     if problem is not None:
         call.finish(uow, Result.REFUSED)

@@ -288,7 +288,7 @@ class FieldDef(Part):
     layout: Layout = Layout()
     visible_when: Condition | None = None
     # 免填报: "account.name", "population.address", "legal_person.name" …; services check the source.
-    prefill: str = Field(default="", max_length=80)
+    prefill: str = Field(default="", max_length=100)
     # A prefilled value the applicant may not change (an identity the platform verified).
     prefill_locked: bool = False
     expression: str = Field(default="", max_length=EXPRESSION_MAX)
