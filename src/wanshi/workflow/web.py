@@ -60,6 +60,7 @@ def task_list(
             "counts": counts,
             "page": page,
             "today": kclock.today_in_china(),
+            "china_time": china_time,
         },
     )
 

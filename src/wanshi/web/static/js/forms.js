@@ -1,9 +1,14 @@
 // Progressive enhancement of server-rendered forms. htmx posts the form to its check address on every
 // change and swaps in the fields the server drew again; this file only adds what htmx cannot say in markup.
-document.documentElement.classList.add("js");
-
 (function () {
   "use strict";
+
+  // Without htmx (blocked or failed to load) the page stays the one that works without JavaScript, with its
+  // "更新表单" button.
+  if (!window.htmx) {
+    return;
+  }
+  document.documentElement.classList.add("js");
 
   function formOf(node) {
     return node && node.closest ? node.closest(".wanshi-form") : null;
@@ -62,6 +67,12 @@ document.documentElement.classList.add("js");
     var target = event.target;
     var form = formOf(target);
     if (!form) {
+      return;
+    }
+    if (target.closest("." + htmx.config.swappingClass)) {
+      // The field is being replaced by the server's drawing and loses the focus to its successor: the person
+      // did not leave it. What they typed is put back after the swap (below) and checked then.
+      event.stopPropagation();
       return;
     }
     if (target.type === "file") {
