@@ -47,7 +47,7 @@ SMALL = DemoData(
 )
 
 
-# The service items, forms and processes have their own pack tests: loading them here would only slow these down.
+# Service items, forms and processes have their own pack tests: loading them here would only slow these down.
 ITEM_KINDS = ("service_items", "bundles", "forms", "processes")
 
 

@@ -9,9 +9,11 @@ from decimal import Decimal
 
 import pytest
 from engine_support import FILES, definition, engine, step, waiting
+from lxml import etree
 
 from wanshi.kernel import clock
 from wanshi.kernel.errors import ValidationFailed
+from wanshi.workflow.engine.layout import with_layout
 from wanshi.workflow.engine.runtime import DefinitionInvalid, ProcessFailed, Run, parse_definition
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -154,3 +156,23 @@ def test_bad_definitions_are_refused_in_chinese(xml: str, expected: str) -> None
         parse_definition(xml)
     assert expected in refused.value.message
     assert "root:" not in refused.value.message
+
+
+def test_a_definition_without_a_diagram_gets_one_the_modeler_can_draw() -> None:
+    text = (FILES / "permit.bpmn").read_text(encoding="utf-8")
+    laid_out = with_layout(text)
+    root = etree.fromstring(laid_out.encode("utf-8"))
+    shapes = {s.get("bpmnElement") for s in root.iter("{http://www.omg.org/spec/BPMN/20100524/DI}BPMNShape")}
+    edges = {e.get("bpmnElement") for e in root.iter("{http://www.omg.org/spec/BPMN/20100524/DI}BPMNEdge")}
+    process = root.find(f"{{{BPMN}}}process")
+    assert process is not None
+    assert shapes == {el.get("id") for el in process if el.tag != f"{{{BPMN}}}sequenceFlow"}
+    assert edges == {el.get("id") for el in process if el.tag == f"{{{BPMN}}}sequenceFlow"}
+    assert with_layout(laid_out) == laid_out
+    # Still the same executable process.
+    run = Run.start(
+        parse_definition(laid_out, [(FILES / "fee_level.dmn").read_text(encoding="utf-8")]),
+        {},
+        engine(ACTIONS),
+    )
+    assert waiting(run) == ["accept"]

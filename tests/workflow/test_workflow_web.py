@@ -27,6 +27,7 @@ from wanshi.kernel import clock
 from wanshi.kernel.actor import SYSTEM
 from wanshi.web.app import create_app
 from wanshi.workflow.domain.records import InstanceStatus, TaskState
+from wanshi.workflow.engine.layout import with_layout
 from wanshi.workflow.services import definitions, instances
 from worlds import PASSWORD, World
 
@@ -147,7 +148,8 @@ def test_a_clerk_designs_saves_and_deploys_a_process_without_javascript(
     five = (FILES / "five_steps.bpmn").read_text(encoding="utf-8")
     assert clerk.submit(designer, bpmn_xml=five).status_code == 303
     saved = stored(platform, definition_id)
-    assert (saved.definition.draft_bpmn, saved.definition.revision) == (five, 2)
+    # A diagram is laid out for BPMN that has none, so that the modeler can draw it.
+    assert (saved.definition.draft_bpmn, saved.definition.revision) == (with_layout(five), 2)
     assert saved.problems == []
 
     # A file replaces the diagram and brings its decision table along.
@@ -163,7 +165,7 @@ def test_a_clerk_designs_saves_and_deploys_a_process_without_javascript(
     )
     assert uploaded.status_code == 303, uploaded.text[:2000]
     saved = stored(platform, definition_id)
-    assert saved.definition.draft_bpmn == permit.decode()
+    assert saved.definition.draft_bpmn == with_layout(permit.decode())
     assert saved.definition.draft_dmn == (fee.decode(),)
     assert saved.definition.revision == 3
 
@@ -182,7 +184,7 @@ def test_a_clerk_designs_saves_and_deploys_a_process_without_javascript(
     assert conflict.status_code == 409
     assert "您的修改未保存" in conflict.text
     assert "接件" in textarea(conflict.text)
-    assert stored(platform, definition_id).definition.draft_bpmn == permit.decode()
+    assert stored(platform, definition_id).definition.draft_bpmn == with_layout(permit.decode())
 
     publish_review_form(platform, world)
     page = clerk.open(designer).text

@@ -160,11 +160,16 @@ def render_admin(
     status_code: int = 200,
 ) -> HTMLResponse:
     """Render a page of the admin area: the shared layout needs the navigation this actor may see."""
+    sections = visible_admin_sections(actor)
+    # The section a page belongs to: the longest href its path starts with (/admin/workflow/supervision is
+    # 效能监察, not 流程中心).
+    matching = [s.href for s in sections if request.url.path.startswith(s.href)]
     return render(
         request,
         template,
         {
-            "admin_nav": visible_admin_sections(actor),
+            "admin_nav": sections,
+            "current_section": max(matching, key=len, default=""),
             "china_time": china_time,
             "page_url": lambda page: page_url(request, page),
             **(context or {}),

@@ -38,6 +38,7 @@ from wanshi.workflow.domain.records import (
     HistoryEntry,
     definition_digest,
 )
+from wanshi.workflow.engine.layout import with_layout
 from wanshi.workflow.engine.parser import decisions_in
 from wanshi.workflow.engine.runtime import DefinitionInvalid, Deployed, parse_definition
 from wanshi.workflow.engine.scripting import shared_sandbox
@@ -163,9 +164,14 @@ def create_definition(uow: UnitOfWork, cmd: CreateDefinition, actor: Actor) -> D
     )
     if repository.get_definition_by_key(uow.session, cmd.key) is not None:
         raise Conflict(f"流程标识“{cmd.key}”已被使用", field="key", code="workflow_key_taken")
-    process = cmd.key.replace("-", "_")
+    # Prefixed, so that no key can collide with the starter's element ids (start, review, end).
+    process = f"Process_{cmd.key.replace('-', '_')}"
     starter = (resources.files("wanshi.workflow") / "starter.bpmn").read_text(encoding="utf-8")
-    bpmn = cmd.bpmn_xml or starter.format(key=process, process=process, name=escape(cmd.name))
+    bpmn = (
+        with_layout(cmd.bpmn_xml)
+        if cmd.bpmn_xml
+        else starter.format(key=process, process=process, name=escape(cmd.name))
+    )
     _parse_checked(uow, bpmn, cmd.dmn_xml)
     now = kclock.now()
     new = Definition(
@@ -210,7 +216,7 @@ def save_definition(uow: UnitOfWork, cmd: SaveDefinition, actor: Actor) -> Defin
     after = replace(
         before,
         name=parsed.name[:100] if parsed.name != parsed.process_id else before.name,
-        draft_bpmn=cmd.bpmn_xml,
+        draft_bpmn=with_layout(cmd.bpmn_xml),
         draft_dmn=cmd.dmn_xml,
         revision=before.revision + 1,
         draft_changed=True,
@@ -417,7 +423,7 @@ def save_process_entry(uow: UnitOfWork, cmd: SaveProcessEntry, actions: ActionRe
         outcome = "created"
     else:
         latest = repository.find_version(uow.session, cmd.key, None)
-        if latest is not None and latest.digest == definition_digest(cmd.bpmn_xml, cmd.dmn_xml):
+        if latest is not None and latest.digest == definition_digest(with_layout(cmd.bpmn_xml), cmd.dmn_xml):
             return "unchanged"
         existing = save_definition(
             uow,
