@@ -13,6 +13,7 @@ from typing import Any
 from wanshi.forms.domain.schema import FieldType, Op
 
 Posted = Mapping[str, str]
+OTHER_SOURCE = "__other__"
 CLAUSES = 3
 EFFECTS = 2
 TEXT_KEYS = ("help", "placeholder", "unit", "expression", "prefill", "source")
@@ -84,6 +85,11 @@ def field_from(posted: Posted, *, children: list[dict[str, Any]] | None = None) 
     for name in TEXT_KEYS:
         if _text(posted, name):
             field[name] = _text(posted, name)
+    if field.get("prefill") == OTHER_SOURCE:
+        # A source the list cannot offer in full (an e-licence type), typed in.
+        field["prefill"] = _text(posted, "prefill_other")
+        if not field["prefill"]:
+            del field["prefill"]
     if _flag(posted, "prefill_locked"):
         field["prefill_locked"] = True
     default = _text(posted, "default")

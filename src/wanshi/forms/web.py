@@ -166,16 +166,17 @@ async def fill_post(request: Request, platform: PlatformDep, actor: Visitor, key
 async def fill_check(request: Request, platform: PlatformDep, actor: Visitor, key: str) -> Response:
     """The live check htmx calls on every change: the form's fields drawn again."""
     published = _published(platform, key, actor, None)
+    return await live_check(request, platform, published.document, published.version.division_code, actor)
+
+
+async def live_check(
+    request: Request, platform: Platform, document: FormDocument, division_code: str, actor: Actor
+) -> Response:
+    """The fields of a form drawn again for htmx after a change, problems shown for fields already left:
+    what every page with a form answers at its ``…/check`` address."""
     posted = read_posted(await request.form(), trigger=request.headers.get("HX-Trigger-Name"))
-    evaluation, names = evaluate_posted(platform, request, published.document, actor, posted)
-    view = form_view(
-        platform,
-        evaluation,
-        published.version.division_code,
-        touched=posted.touched,
-        live=True,
-        file_names=names,
-    )
+    evaluation, names = evaluate_posted(platform, request, document, actor, posted)
+    view = form_view(platform, evaluation, division_code, touched=posted.touched, live=True, file_names=names)
     return render(request, "forms/_body.html", {"view": view})
 
 

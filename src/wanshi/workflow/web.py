@@ -13,7 +13,7 @@ from starlette.responses import RedirectResponse, Response
 from wanshi.bootstrap import Platform
 from wanshi.forms import api as forms
 from wanshi.forms.rendering import FormView, read_posted
-from wanshi.forms.web import evaluate_posted, form_view
+from wanshi.forms.web import evaluate_posted, form_view, live_check
 from wanshi.identity import api as identity
 from wanshi.kernel import clock as kclock
 from wanshi.kernel.actor import SYSTEM, Actor, Role
@@ -228,17 +228,7 @@ async def check_page(request: Request, platform: PlatformDep, actor: StaffDep, t
     with platform.reader() as uow:
         task, _ = instances.get_task(uow, task_id, actor)
         published = forms.published_form(uow, task.form_key, SYSTEM)
-    posted = read_posted(await request.form(), trigger=request.headers.get("HX-Trigger-Name"))
-    evaluation, names = evaluate_posted(platform, request, published.document, actor, posted)
-    view = form_view(
-        platform,
-        evaluation,
-        published.version.division_code,
-        touched=posted.touched,
-        live=True,
-        file_names=names,
-    )
-    return render(request, "forms/_body.html", {"view": view})
+    return await live_check(request, platform, published.document, published.version.division_code, actor)
 
 
 # --- JSON API ----------------------------------------------------------------------------------------------
