@@ -348,7 +348,7 @@ def pause_clocks(
             actor,
             instance.division_code,
             instance_id=instance.id,
-            detail={"reason": reason.value, "note": note},
+            detail={"pause": reason.value, "pause_label": reason.label, "note": note},
         )
     )
 
