@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -8,6 +9,7 @@ from wanshi.audit import api as audit
 from wanshi.bootstrap import Platform
 from wanshi.infra.jobs import JobContext
 from wanshi.infra.uow import JobRequest, UnitOfWork
+from wanshi.kernel import clock
 from wanshi.kernel.actor import SYSTEM, Actor, ActorKind, Role, RoleGrant
 from wanshi.kernel.errors import Conflict, NotFound, PermissionDenied
 from wanshi.ops import api as ops
@@ -104,7 +106,13 @@ def test_retrying_a_dead_letter_runs_it_again_with_a_fresh_budget_and_is_audited
         retried = ops.retry_job(uow, dead.id, PROVINCE_SYS_ADMIN)
     assert (retried.state, retried.attempts, retried.last_error) == (ops.JobState.PENDING, 0, None)
     flaky.working = True
-    platform.worker().run_until_idle()
+    # Job 3 waits out its retry backoff (about 10 ms); a fast run would otherwise find it not yet due.
+    later = clock.now() + timedelta(seconds=1)
+    previous = clock.set_clock(lambda: later)
+    try:
+        platform.worker().run_until_idle()
+    finally:
+        clock.set_clock(previous)
     assert sorted(flaky.ran) == [2, 3]
     assert {j.state for j in _jobs(platform)} == {ops.JobState.DONE}
     with platform.uow() as uow:

@@ -93,6 +93,7 @@ def test_the_designer_page_loads_the_draft_and_saves_a_panel_edit(
         panel.get_by_label("监督人员").check()
         panel.get_by_label("业务经办人员").uncheck()
         panel.get_by_label("环节时限（工作日）").fill("3")
+        panel.get_by_label("等待期间暂停计时").select_option(label="补正")
 
         page.get_by_role("button", name="保存草稿").click()
         page.wait_for_url(f"{base_url}/admin/workflow/{definition_id}")
@@ -108,6 +109,7 @@ def test_the_designer_page_loads_the_draft_and_saves_a_panel_edit(
         review = process.find("bpmn:userTask[@id='review']", NS)
         assert review is not None
         assert review.get("{http://wanshi.org/schema/bpmn/1}timeLimit") == "3"
+        assert review.get("{http://wanshi.org/schema/bpmn/1}pause") == "supplement"
 
         # The page drawn after the save shows the stored change.
         panel.get_by_label("当前元素").select_option(label="用户任务：审核")

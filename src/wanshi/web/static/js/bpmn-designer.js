@@ -26,7 +26,8 @@
           { name: "roles", isAttr: true, type: "String" },
           { name: "orgs", isAttr: true, type: "String" },
           { name: "form", isAttr: true, type: "String" },
-          { name: "timeLimit", isAttr: true, type: "Integer" }
+          { name: "timeLimit", isAttr: true, type: "Integer" },
+          { name: "pause", isAttr: true, type: "String" }
         ]
       },
       {
@@ -358,7 +359,8 @@
       orgs: data.orgs || [],
       actions: data.actions || [],
       forms: data.forms || [],
-      decisions: data.decisions || []
+      decisions: data.decisions || [],
+      pauses: data.pauses || []
     };
   }
 
@@ -787,6 +789,19 @@
         value: bo.get("wanshi:form") || "",
         onChange: function (value) {
           self.update(element, { "wanshi:form": value || undefined });
+        }
+      }),
+      selectField({
+        id: "bpmn-prop-pause",
+        label: "等待期间暂停计时",
+        help: "此环节等待申请人补正或专家评审等时，办理时限暂停计算。",
+        none: "不暂停",
+        options: this.palette.pauses.map(function (item) {
+          return { value: item.code, label: item.name };
+        }),
+        value: bo.get("wanshi:pause") || "",
+        onChange: function (value) {
+          self.update(element, { "wanshi:pause": value || undefined });
         }
       }),
       textField({
