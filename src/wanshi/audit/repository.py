@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from wanshi.audit.domain import SECURITY_KINDS, AuditEntry, SecurityKind
 from wanshi.infra.tables import audit_entry
+from wanshi.kernel import clock
 from wanshi.kernel.actor import division_prefix
 from wanshi.org.api import scope_filter
 
@@ -59,10 +60,11 @@ def search_entries(
     where = [visible]
     if before_seq is not None:
         where.append(audit_entry.c.seq < before_seq)
+    # In UTC: SQLite compares stored UTC text with the value's digits, whatever the value's zone.
     if since is not None:
-        where.append(audit_entry.c.at >= since)
+        where.append(audit_entry.c.at >= clock.as_utc(since))
     if until is not None:
-        where.append(audit_entry.c.at < until)
+        where.append(audit_entry.c.at < clock.as_utc(until))
     if tenant:
         where.append(audit_entry.c.tenant.startswith(division_prefix(tenant)))
     if action_prefix:

@@ -470,7 +470,9 @@ def credit_records(uow: UnitOfWork, registry: Registry, cmd: CreditQuery, actor:
 
 # --- the call log -----------------------------------------------------------------------------------------
 def _china_midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=clock.CHINA_TZ)
+    """The start of a China day in UTC: SQLite compares stored UTC text with the value's digits, whatever
+    its zone, so a bound in China time would be eight hours off there."""
+    return clock.as_utc(datetime(day.year, day.month, day.day, tzinfo=clock.CHINA_TZ))
 
 
 def search_calls(uow: UnitOfWork, query: CallQuery, actor: Actor) -> CallPage:
