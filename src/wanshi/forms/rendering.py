@@ -15,7 +15,7 @@ from typing import Any
 from starlette.datastructures import FormData, UploadFile
 
 from wanshi.forms.domain.answers import ROWS_SUFFIX, Evaluation, FieldState, Problem, touched_problems
-from wanshi.forms.domain.schema import ROWS_HARD_MAX, FieldType, FormDocument
+from wanshi.forms.domain.schema import ROWS_HARD_MAX, FormDocument
 
 CONTROLS = frozenset({"csrf_token", "_action", "_touched", "revision"})
 UPLOAD_SUFFIX = "._upload"
@@ -158,10 +158,6 @@ class FormView:
 
     def file_name(self, file_id: str) -> str:
         return self.file_names.get(file_id, f"附件 {file_id}")
-
-
-def file_fields(document: FormDocument) -> set[str]:
-    return {f.key for f in document.walk() if f.type is FieldType.FILE}
 
 
 def answers_json(evaluation: Evaluation) -> dict[str, Any]:

@@ -599,11 +599,6 @@ def plain(values: Mapping[str, Any]) -> dict[str, Any]:
     return {k: convert(v) for k, v in values.items()}
 
 
-def prefill_sources(document: FormDocument) -> dict[str, str]:
-    """Field key → prefill source for every field that names one."""
-    return {f.key: f.prefill for f in document.walk() if f.prefill}
-
-
 def touched_problems(evaluation: Evaluation, touched: Iterable[str]) -> tuple[Problem, ...]:
     """The problems a live check shows while the applicant is still typing: only of fields they left."""
     seen = set(touched)

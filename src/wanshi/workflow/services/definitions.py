@@ -153,10 +153,6 @@ def problems_of(uow: UnitOfWork, parsed: Deployed, actions: ActionRegistry) -> l
     return found
 
 
-def _parse_checked(uow: UnitOfWork, bpmn_xml: str, dmn_xml: tuple[str, ...]) -> Deployed:
-    return parse_definition(bpmn_xml, dmn_xml)
-
-
 def create_definition(uow: UnitOfWork, cmd: CreateDefinition, actor: Actor) -> Definition:
     division = _division(uow, cmd.organisation_id)
     uow.authorize(
@@ -172,7 +168,7 @@ def create_definition(uow: UnitOfWork, cmd: CreateDefinition, actor: Actor) -> D
         if cmd.bpmn_xml
         else starter.format(key=process, process=process, name=escape(cmd.name))
     )
-    _parse_checked(uow, bpmn, cmd.dmn_xml)
+    parse_definition(bpmn, cmd.dmn_xml)
     now = kclock.now()
     new = Definition(
         0,
@@ -212,7 +208,7 @@ def save_definition(uow: UnitOfWork, cmd: SaveDefinition, actor: Actor) -> Defin
         object_type="workflow_definition",
         object_id=before.id,
     )
-    parsed = _parse_checked(uow, cmd.bpmn_xml, cmd.dmn_xml)
+    parsed = parse_definition(cmd.bpmn_xml, cmd.dmn_xml)
     after = replace(
         before,
         name=parsed.name[:100] if parsed.name != parsed.process_id else before.name,
@@ -272,7 +268,7 @@ def deploy_definition(
     )
     if not before.draft_changed:
         raise ValidationFailed("草稿与已部署的版本相同，无需再次部署", code="workflow_unchanged")
-    parsed = _parse_checked(uow, before.draft_bpmn, before.draft_dmn)
+    parsed = parse_definition(before.draft_bpmn, before.draft_dmn)
     problems = problems_of(uow, parsed, actions)
     if problems:
         raise DefinitionInvalid("流程不能部署：" + "；".join(problems), problems=problems)
