@@ -59,3 +59,5 @@ def configure_logging(level: str, *, as_json: bool) -> None:
     root.setLevel(level.upper())
     # Alembic announces its context on every readiness probe; its warnings still come through.
     logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
+    # SpiffWorkflow logs every task state change at INFO: noise in the log and a cost on every process step.
+    logging.getLogger("spiff").setLevel(max(logging.WARNING, root.level))
