@@ -250,3 +250,12 @@ def test_a_rule_chain_settles() -> None:
     result = check({"a": "true"}, document=document)
     assert result.values["c"] == "也是"
     assert check({}, document=document).values.get("c") is None
+
+
+def test_numbers_with_absurd_exponents_are_refused_not_written_out() -> None:
+    document = parse_form(
+        {"title": "测试表单", "fields": [{"key": "amount", "type": "number", "label": "金额"}]}
+    )
+    assert codes(check({"amount": "1e9999999"}, document=document)) == {"amount": "number_too_large"}
+    assert codes(check({"amount": "1e-9999999"}, document=document)) == {"amount": "number_too_large"}
+    assert check({"amount": "0"}, document=document).ok

@@ -223,3 +223,21 @@ def test_archived_forms_cannot_be_published(platform: Platform, world: World) ->
     with platform.uow() as uow, pytest.raises(ValidationFailed) as caught:
         services.publish_form(uow, services.PublishForm(form_id=form_id, revision=2), world["civil_a"])
     assert caught.value.error_code == "form_archived"
+
+
+def test_an_archived_form_is_no_longer_offered_but_work_under_way_keeps_it(
+    platform: Platform, world: World
+) -> None:
+    form_id = create(platform, world)
+    save(platform, world, form_id, 1, MARRIAGE)
+    with platform.uow() as uow:
+        services.publish_form(uow, services.PublishForm(form_id=form_id, revision=2), world["civil_a"])
+    with platform.uow() as uow:
+        services.set_archived(
+            uow, services.SetArchived(form_id=form_id, revision=3, archived=True), world["civil_a"]
+        )
+    with platform.reader() as uow, pytest.raises(NotFound):
+        services.published_form(uow, "marriage", ANONYMOUS)
+    with platform.reader() as uow:
+        kept = services.published_form(uow, "marriage", ANONYMOUS, include_archived=True)
+    assert kept.version.number == 1

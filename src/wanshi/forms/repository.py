@@ -102,14 +102,18 @@ def add_version(session: Session, new: FormVersion, division_code: str) -> None:
     )
 
 
-def get_version(session: Session, key: str, number: int | None) -> FormVersion | None:
-    """A published version by number, or the latest one."""
+def get_version(
+    session: Session, key: str, number: int | None, *, include_archived: bool = True
+) -> FormVersion | None:
+    """A published version by number, or the latest one; of an archived record only when asked."""
     stmt = (
         select(version, record.c.key)
         .join(record, record.c.id == version.c.record_id)
         .where(record.c.key == key)
     )
     stmt = stmt.where(version.c.number == (number if number is not None else record.c.latest_version))
+    if not include_archived:
+        stmt = stmt.where(record.c.archived == 0)
     row = session.execute(stmt).first()
     if row is None:
         return None

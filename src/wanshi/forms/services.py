@@ -367,11 +367,15 @@ def get_form(uow: UnitOfWork, form_id: int, actor: Actor) -> FormDetail:
     )
 
 
-def published_form(uow: UnitOfWork, key: str, actor: Actor, *, version: int | None = None) -> Published:
+def published_form(
+    uow: UnitOfWork, key: str, actor: Actor, *, version: int | None = None, include_archived: bool = False
+) -> Published:
+    """A published version. An archived (停用) form is no longer offered, except to work already under way
+    (``include_archived``: a process step that names it)."""
     uow.authorize(policies.can_read_published(actor), actor, "forms.read")
-    found = repository.get_version(uow.session, key, version)
+    found = repository.get_version(uow.session, key, version, include_archived=include_archived)
     if found is None:
-        raise NotFound("表单不存在或尚未发布")
+        raise NotFound("表单不存在、尚未发布或已停用")
     return Published(found, parse_form(found.document))
 
 

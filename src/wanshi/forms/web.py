@@ -49,8 +49,12 @@ def division_options(platform: Platform, division_code: str) -> list[Option]:
     return [Option(d.code, d.name) for d in sorted(found, key=lambda d: d.code)]
 
 
-def prefilled_for(platform: Platform, document: FormDocument, actor: Actor) -> dict[str, str]:
-    if not any(f.prefill for f in document.walk()):
+def prefilled_for(
+    platform: Platform, document: FormDocument, actor: Actor, *, locked_only: bool = False
+) -> dict[str, str]:
+    """Prefilled values for the person. ``locked_only``: a post carries the other prefilled values as typed,
+    so only fields that may not be changed need the registries again (not on every keystroke)."""
+    if not any(f.prefill and (f.prefill_locked or not locked_only) for f in document.walk()):
         return {}
     with platform.uow() as uow:
         values = resolve_prefill(
@@ -74,7 +78,9 @@ def evaluate_posted(
     if posted.uploads:
         raw, file_names = store_uploads(platform, document, raw, posted.uploads, actor)
     raw = apply_action(raw, posted.action)
-    evaluation = services.check_answers(document, raw, prefilled=prefilled_for(platform, document, actor))
+    evaluation = services.check_answers(
+        document, raw, prefilled=prefilled_for(platform, document, actor, locked_only=True)
+    )
     return evaluation, file_names
 
 

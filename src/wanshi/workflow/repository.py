@@ -364,9 +364,24 @@ def instance_tasks(session: Session, instance_id: int) -> list[Task]:
     ]
 
 
-def update_task(session: Session, task_id: int, expected_state: TaskState, **values: Any) -> bool:
-    stmt = update(task).where(task.c.id == task_id, task.c.state == expected_state.value).values(**values)
-    return bool(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+UNASSIGNED = -1
+
+
+def update_task(
+    session: Session, task_id: int, expected_state: TaskState, *, assignee: int | None = None, **values: Any
+) -> bool:
+    """Change a task still in the expected state (and, when ``assignee`` is given, still held by that user,
+    or unassigned for ``UNASSIGNED``): two clerks racing for one task cannot both win."""
+    stmt = update(task).where(task.c.id == task_id, task.c.state == expected_state.value)
+    if assignee == UNASSIGNED:
+        stmt = stmt.where(task.c.assignee_id.is_(None))
+    elif assignee is not None:
+        stmt = stmt.where(task.c.assignee_id == assignee)
+    return bool(session.execute(stmt.values(**values)).rowcount)  # type: ignore[attr-defined]
+
+
+def postpone_timer(session: Session, instance_id: int, until: datetime) -> None:
+    session.execute(update(instance).where(instance.c.id == instance_id).values(next_timer_at=until))
 
 
 def candidate_filter(actor: Actor) -> ColumnElement[bool]:

@@ -88,8 +88,10 @@ def _task_page(
 ) -> Response:
     with platform.reader() as uow:
         task, owner = instances.get_task(uow, task_id, actor)
-        detail = instances.get_instance(uow, owner.id, platform.actions, actor)
-        published = forms.published_form(uow, task.form_key, SYSTEM) if task.form_key else None
+        detail = instances.get_task_view(uow, task_id, platform.actions, actor)
+        published = (
+            forms.published_form(uow, task.form_key, SYSTEM, include_archived=True) if task.form_key else None
+        )
     mine = task.state is TaskState.OPEN and actor.user_id is not None and task.assignee_id == actor.user_id
     if published is not None and view is None:
         prefilled = {k: str(v) for k, v in plain(detail.data).items() if isinstance(v, (str, int, float))}
@@ -191,7 +193,9 @@ async def complete_page(request: Request, platform: PlatformDep, actor: StaffDep
     opinion = str(posted_form.get("opinion") or "")[: instances.OPINION_MAX]
     with platform.reader() as uow:
         task, _ = instances.get_task(uow, task_id, actor)
-        published = forms.published_form(uow, task.form_key, SYSTEM) if task.form_key else None
+        published = (
+            forms.published_form(uow, task.form_key, SYSTEM, include_archived=True) if task.form_key else None
+        )
     answers: dict[str, list[str]] | None = None
     if published is not None:
         posted = read_posted(posted_form)
@@ -227,7 +231,7 @@ async def complete_page(request: Request, platform: PlatformDep, actor: StaffDep
 async def check_page(request: Request, platform: PlatformDep, actor: StaffDep, task_id: int) -> Response:
     with platform.reader() as uow:
         task, _ = instances.get_task(uow, task_id, actor)
-        published = forms.published_form(uow, task.form_key, SYSTEM)
+        published = forms.published_form(uow, task.form_key, SYSTEM, include_archived=True)
     return await live_check(request, platform, published.document, published.version.division_code, actor)
 
 

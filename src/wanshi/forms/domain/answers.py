@@ -41,6 +41,7 @@ LANDLINE = re.compile(r"^0[0-9]{2,3}-?[0-9]{7,8}(-[0-9]{1,6})?$")
 EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})+$")
 DIVISION = re.compile(r"^[1-9][0-9]{5}$")
 ROWS_SUFFIX = "._rows"
+NUMBER_MAX_DIGITS = 30
 TRUE_WORDS = frozenset({"true", "on", "1", "yes", "是"})
 
 
@@ -464,6 +465,9 @@ def _number(d: FieldDef, text: str) -> Decimal:
         raise _Unparsable("not_a_number", f"{d.label}：请填写数字") from None
     if not number.is_finite():
         raise _Unparsable("not_a_number", f"{d.label}：请填写数字")
+    if number != 0 and not -NUMBER_MAX_DIGITS <= number.adjusted() <= NUMBER_MAX_DIGITS:
+        # "1e9999999" parses, but no answer has that many digits, and writing it out would cost megabytes.
+        raise _Unparsable("number_too_large", f"{d.label}：数值过大或过小")
     places = rule.decimals if rule.decimals is not None else (None if d.type is FieldType.COMPUTED else 0)
     exponent = number.as_tuple().exponent
     if places is not None and isinstance(exponent, int) and -exponent > places:

@@ -42,6 +42,7 @@ class EventKind(StrEnum):
     TASK_CANCELLED = "task_cancelled"
     RETURNED = "returned"
     TIMER_FIRED = "timer_fired"
+    TIMER_FAILED = "timer_failed"
     CLOCK_PAUSED = "clock_paused"
     CLOCK_RESUMED = "clock_resumed"
     MIGRATED = "migrated"
@@ -66,6 +67,7 @@ _EVENT_LABELS = {
     EventKind.TASK_CANCELLED: "环节撤销",
     EventKind.RETURNED: "退回",
     EventKind.TIMER_FIRED: "定时触发",
+    EventKind.TIMER_FAILED: "定时环节执行出错",
     EventKind.CLOCK_PAUSED: "计时暂停",
     EventKind.CLOCK_RESUMED: "计时恢复",
     EventKind.MIGRATED: "迁移到新版本",

@@ -56,7 +56,11 @@ def _kind(tag: str) -> str:
 
 def with_layout(bpmn_xml: str) -> str:
     """The document unchanged when it has a diagram; otherwise with one laid out for its first process."""
-    root = safe_xml(bpmn_xml)
+    try:
+        root = safe_xml(bpmn_xml)
+    except etree.XMLSyntaxError:
+        # Left for parse_definition, which names the problem in Chinese.
+        return bpmn_xml
     if root.find(f".//{{{BPMNDI}}}BPMNDiagram") is not None:
         return bpmn_xml
     process = root.find(f"{{{BPMN}}}process")

@@ -188,8 +188,11 @@ class Run:
 
     def return_to(self, element_id: str) -> None:
         """Send the instance back to an earlier step (退回): that step is ready again, later work undone."""
+        # Only a person's step: returning to a service task would run its platform action again.
         done = [
-            t for t in self.workflow.get_tasks(state=TaskState.COMPLETED) if t.task_spec.bpmn_id == element_id
+            t
+            for t in self.workflow.get_tasks(state=TaskState.COMPLETED)
+            if t.task_spec.bpmn_id == element_id and isinstance(t.task_spec, (UserTask, ManualTask))
         ]
         if not done:
             raise ValidationFailed("只能退回到已办理过的环节", code="workflow_return_invalid")

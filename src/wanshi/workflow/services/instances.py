@@ -8,8 +8,10 @@ step that fails (a script error, a refused action) leaves nothing behind: the wh
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,7 +21,7 @@ from wanshi.identity import api as identity
 from wanshi.infra.uow import UnitOfWork
 from wanshi.kernel import clock as kclock
 from wanshi.kernel.actor import SYSTEM, Actor
-from wanshi.kernel.errors import NotFound, ValidationFailed
+from wanshi.kernel.errors import NotFound, ValidationFailed, WanshiError
 from wanshi.org import api as org
 from wanshi.workflow import policies, repository
 from wanshi.workflow.actions import ActionRegistry
@@ -53,6 +55,9 @@ from wanshi.workflow.steps import (
 OPINION_MAX = 2000
 DATA_KEYS_MAX = 200
 TIMER_BATCH = 100
+# A timer whose step fails is tried again after this, and meanwhile does not block the queue.
+TIMER_RETRY = timedelta(minutes=15)
+log = logging.getLogger(__name__)
 
 
 class Command(BaseModel):
@@ -267,6 +272,13 @@ def get_task(uow: UnitOfWork, task_id: int, actor: Actor) -> tuple[Task, Instanc
     return found, owner
 
 
+def get_task_view(uow: UnitOfWork, task_id: int, actions: ActionRegistry, actor: Actor) -> InstanceView:
+    """The instance as a task's page shows it, to whoever may see the task (a candidate of another
+    department in joint handling included), under the same rule as ``get_task``."""
+    owner = get_task(uow, task_id, actor)[1]
+    return _instance_view(uow, owner, actions, actor)
+
+
 def claim_task(uow: UnitOfWork, task_id: int, actor: Actor) -> Task:
     found = _load_task(uow, task_id)
     uow.authorize(
@@ -300,9 +312,16 @@ def release_task(uow: UnitOfWork, task_id: int, actor: Actor) -> Task:
         object_type="workflow_task",
         object_id=task_id,
     )
-    repository.update_task(
-        uow.session, found.id, TaskState.OPEN, assignee_id=None, assignee_name="", claimed_at=None
-    )
+    if not repository.update_task(
+        uow.session,
+        found.id,
+        TaskState.OPEN,
+        assignee=_held(found),
+        assignee_id=None,
+        assignee_name="",
+        claimed_at=None,
+    ):
+        raise ValidationFailed("该待办已被他人办理", code="workflow_task_not_ready")
     _task_event(uow, EventKind.TASK_RELEASED, found, actor)
     uow.commit()
     return replace(found, assignee_id=None, assignee_name="", claimed_at=None)
@@ -321,20 +340,27 @@ def delegate_task(uow: UnitOfWork, cmd: DelegateTask, actor: Actor) -> Task:
     colleague = identity.load_actor(uow, cmd.to_user_id)
     if colleague is None or not policies.is_candidate(colleague, found):
         raise ValidationFailed("只能委派给在该部门担任相应角色的工作人员", code="workflow_delegate_invalid")
-    repository.update_task(
+    if not repository.update_task(
         uow.session,
         found.id,
         TaskState.OPEN,
+        assignee=_held(found),
         assignee_id=colleague.user_id,
         assignee_name=colleague.label,
         claimed_at=kclock.now(),
         delegated_by=actor.label,
-    )
+    ):
+        raise ValidationFailed("该待办已被他人办理", code="workflow_task_not_ready")
     _task_event(uow, EventKind.TASK_DELEGATED, found, actor, {"to": colleague.label, "note": cmd.note})
     uow.commit()
     return replace(
         found, assignee_id=colleague.user_id, assignee_name=colleague.label, delegated_by=actor.label
     )
+
+
+def _held(found: Task) -> int:
+    """Who held the task when it was read: a step applies only if that has not changed since."""
+    return found.assignee_id if found.assignee_id is not None else repository.UNASSIGNED
 
 
 def _task_event(
@@ -366,7 +392,8 @@ def _task_event(
 def _form_values(uow: UnitOfWork, found: Task, answers: Mapping[str, Sequence[str]] | None) -> dict[str, Any]:
     if not found.form_key:
         return {}
-    published = forms.published_form(uow, found.form_key, SYSTEM)
+    # A task keeps its form even if the form was archived after the process reached it.
+    published = forms.published_form(uow, found.form_key, SYSTEM, include_archived=True)
     evaluation = forms.check_answers(published.document, answers or {})
     if not evaluation.ok:
         raise ValidationFailed(
@@ -403,6 +430,7 @@ def complete_task(uow: UnitOfWork, cmd: CompleteTask, actions: ActionRegistry, a
         uow.session,
         found.id,
         TaskState.OPEN,
+        assignee=_held(found),
         state=TaskState.DONE.value,
         ended_at=now,
         ended_by=actor.label,
@@ -448,15 +476,17 @@ def return_task(uow: UnitOfWork, cmd: ReturnTask, actions: ActionRegistry, actor
     calendar = LazyCalendar(uow)
     run = _open(uow, before, actions, actor, calendar)
     run.return_to(cmd.to_element)
-    repository.update_task(
+    if not repository.update_task(
         uow.session,
         found.id,
         TaskState.OPEN,
+        assignee=_held(found),
         state=TaskState.DONE.value,
         ended_at=kclock.now(),
         ended_by=actor.label,
         outcome="returned",
-    )
+    ):
+        raise ValidationFailed("该待办已被他人办理", code="workflow_task_not_ready")
     events = [
         event_row(
             EventKind.RETURNED,
@@ -467,6 +497,8 @@ def return_task(uow: UnitOfWork, cmd: ReturnTask, actions: ActionRegistry, actor
             detail={"from": found.element_id, "to": cmd.to_element, "reason": cmd.reason},
         )
     ]
+    if found.pause:
+        resume_clocks(uow, before, kclock.today_in_china(), calendar, actor, events)
     after = _finish_step(uow, before, run, actor, calendar, events)
     uow.audit(
         actor,
@@ -490,6 +522,10 @@ def get_instance(uow: UnitOfWork, instance_id: int, actions: ActionRegistry, act
         object_type="workflow_instance",
         object_id=instance_id,
     )
+    return _instance_view(uow, found, actions, actor)
+
+
+def _instance_view(uow: UnitOfWork, found: Instance, actions: ActionRegistry, actor: Actor) -> InstanceView:
     run = Run.load(
         deployed_for(uow, found.version_id, found.digest),
         found.state,
@@ -546,18 +582,39 @@ def resume_clock(uow: UnitOfWork, instance_id: int, actor: Actor) -> None:
 
 
 def fire_due_timers(uow: UnitOfWork, actions: ActionRegistry, actor: Actor) -> int:
-    """The worker's round: every instance whose earliest timer is due moves on. Returns how many moved."""
+    """The worker's round: every instance whose earliest timer is due moves on, each in its own commit.
+    An instance whose step fails is put back by ``TIMER_RETRY`` with the failure in its history (and the
+    log), so one broken definition never holds up the others' timers. Returns how many moved."""
     uow.authorize(policies.can_fire_timers(actor), actor, "workflow.timers.fire")
     moved = 0
     for instance_id in repository.due_timer_instances(uow.session, kclock.now(), TIMER_BATCH):
         before = _load_instance(uow, instance_id)
         calendar = LazyCalendar(uow)
-        run = _open(uow, before, actions, actor, calendar)
-        run.fire_timers()
-        events = [event_row(EventKind.TIMER_FIRED, actor, before.division_code, instance_id=before.id)]
-        _finish_step(uow, before, run, actor, calendar, events)
+        try:
+            run = _open(uow, before, actions, actor, calendar)
+            run.fire_timers()
+            events = [event_row(EventKind.TIMER_FIRED, actor, before.division_code, instance_id=before.id)]
+            _finish_step(uow, before, run, actor, calendar, events)
+        except WanshiError as exc:
+            uow.rollback()
+            log.error("timer of workflow instance %s failed: %s %s", instance_id, exc.error_code, exc.message)
+            repository.postpone_timer(uow.session, instance_id, kclock.now() + TIMER_RETRY)
+            failure = {"error": exc.error_code, "message": exc.message[:500]}
+            repository.add_events(
+                uow.session,
+                [
+                    event_row(
+                        EventKind.TIMER_FAILED,
+                        actor,
+                        before.division_code,
+                        instance_id=instance_id,
+                        detail=failure,
+                    )
+                ],
+            )
+        else:
+            moved += 1
         uow.commit()
-        moved += 1
     return moved
 
 
@@ -587,6 +644,8 @@ def migrate_instances(
         try:
             removed = run.migrate_to(deployed(target))
         except ValidationFailed as exc:
+            # Whatever the engine did for this instance before refusing is not kept.
+            uow.rollback()
             refused.append((instance_id, exc.message))
             continue
         if cmd.dry_run:
