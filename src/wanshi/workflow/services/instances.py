@@ -425,38 +425,59 @@ def complete_task(uow: UnitOfWork, cmd: CompleteTask, actions: ActionRegistry, a
         data["opinion"] = cmd.opinion
     data["handled_by"] = actor.label
     run.complete(found.task_uuid, data)
-    now = kclock.now()
+    detail = {"element": found.element_id, "outcome": cmd.outcome, "opinion": cmd.opinion[:200]}
+    return _close_task(
+        uow,
+        found,
+        before,
+        run,
+        actor,
+        calendar,
+        EventKind.TASK_COMPLETED,
+        cmd.outcome,
+        detail,
+        {"outcome": cmd.outcome},
+    )
+
+
+def _close_task(
+    uow: UnitOfWork,
+    found: Task,
+    before: Instance,
+    run: Run,
+    actor: Actor,
+    calendar: LazyCalendar,
+    kind: EventKind,
+    outcome: str,
+    detail: dict[str, Any],
+    audit_detail: dict[str, Any],
+) -> Instance:
+    """The end of a person's step, whatever it was: the task done (only if nobody took it meanwhile), the
+    clocks running again after a pausing step, the instance saved, history and audit, commit."""
     if not repository.update_task(
         uow.session,
         found.id,
         TaskState.OPEN,
         assignee=_held(found),
         state=TaskState.DONE.value,
-        ended_at=now,
+        ended_at=kclock.now(),
         ended_by=actor.label,
-        outcome=cmd.outcome,
+        outcome=outcome,
     ):
-        raise ValidationFailed("该待办已被办理", code="workflow_task_not_ready")
+        raise ValidationFailed("该待办已被他人办理", code="workflow_task_not_ready")
     events = [
-        event_row(
-            EventKind.TASK_COMPLETED,
-            actor,
-            before.division_code,
-            instance_id=before.id,
-            task_id=found.id,
-            detail={"element": found.element_id, "outcome": cmd.outcome, "opinion": cmd.opinion[:200]},
-        )
+        event_row(kind, actor, before.division_code, instance_id=before.id, task_id=found.id, detail=detail)
     ]
     if found.pause:
         resume_clocks(uow, before, kclock.today_in_china(), calendar, actor, events)
     after = _finish_step(uow, before, run, actor, calendar, events)
     uow.audit(
         actor,
-        "workflow.task.complete",
+        "workflow.task.complete" if kind is EventKind.TASK_COMPLETED else "workflow.task.return",
         object_type="workflow_task",
         object_id=found.id,
         tenant=found.division_code,
-        detail={"outcome": cmd.outcome},
+        detail=audit_detail,
     )
     uow.commit()
     return after
@@ -476,40 +497,19 @@ def return_task(uow: UnitOfWork, cmd: ReturnTask, actions: ActionRegistry, actor
     calendar = LazyCalendar(uow)
     run = _open(uow, before, actions, actor, calendar)
     run.return_to(cmd.to_element)
-    if not repository.update_task(
-        uow.session,
-        found.id,
-        TaskState.OPEN,
-        assignee=_held(found),
-        state=TaskState.DONE.value,
-        ended_at=kclock.now(),
-        ended_by=actor.label,
-        outcome="returned",
-    ):
-        raise ValidationFailed("该待办已被他人办理", code="workflow_task_not_ready")
-    events = [
-        event_row(
-            EventKind.RETURNED,
-            actor,
-            before.division_code,
-            instance_id=before.id,
-            task_id=found.id,
-            detail={"from": found.element_id, "to": cmd.to_element, "reason": cmd.reason},
-        )
-    ]
-    if found.pause:
-        resume_clocks(uow, before, kclock.today_in_china(), calendar, actor, events)
-    after = _finish_step(uow, before, run, actor, calendar, events)
-    uow.audit(
+    detail = {"from": found.element_id, "to": cmd.to_element, "reason": cmd.reason}
+    return _close_task(
+        uow,
+        found,
+        before,
+        run,
         actor,
-        "workflow.task.return",
-        object_type="workflow_task",
-        object_id=found.id,
-        tenant=found.division_code,
-        detail={"to": cmd.to_element},
+        calendar,
+        EventKind.RETURNED,
+        "returned",
+        detail,
+        {"to": cmd.to_element},
     )
-    uow.commit()
-    return after
 
 
 # --- instance, clocks, timers, migration ----------------------------------------------------------------
